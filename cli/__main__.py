@@ -1,0 +1,5 @@
+import sys
+
+from tfedge.main import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""The `tfedge` command: parses arguments, calls one stage's `run`, maps errors to exit codes.
+
+Each stage's CLI module imports only the standard library at import time, so `tfedge run`
+never loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tfedge import __version__
+from tfedge.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, TfedgeError
+
+# subcommand -> module that provides add_arguments(parser) and run(args)
+COMMANDS = {
+    "data": ("tfedge.train.data_cli", "export a dataset (Fashion-MNIST) as an image folder"),
+    "train": ("tfedge.train.cli", "train a classifier on an image folder"),
+    "convert": ("tfedge.convert.cli", "convert a trained run to .tflite (float32, int8, ...)"),
+    "run": ("tfedge.edge.cli", "classify frames from a camera, video or folder"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfedge", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tfedge {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub)
+        sub.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args._module.run(args)
+        return int(result or 0)
+    except TfedgeError as error:
+        if args.debug:
+            raise
+        print(f"tfedge {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"tfedge {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the one place that turns surprises into one line
+        if args.debug:
+            raise
+        print(
+            f"tfedge {args.command}: internal error: {type(error).__name__}: {error} "
+            "(run again with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

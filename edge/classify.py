@@ -1,0 +1,101 @@
+"""Scores and top-k on plain arrays, and a Classifier that builds its interpreter once."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from tfedge.edge.card import ModelCard
+from tfedge.edge.interpreter import Backend, make_interpreter
+from tfedge.edge.model import ModelFile, card_from_interpreter, read_model_file
+from tfedge.edge.preprocess import preprocess
+
+
+def dequantize(raw: np.ndarray, output_detail: dict) -> np.ndarray:
+    """Output tensor values as float32 (unchanged when the tensor is float)."""
+    scale, zero_point = output_detail.get("quantization", (0.0, 0)) or (0.0, 0)
+    values = raw.astype(np.float32)
+    if scale:
+        values = (values - zero_point) * scale
+    return values
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def to_scores(values: np.ndarray, outputs: str = "probabilities") -> np.ndarray:
+    """Class scores in [0, 1] from dequantized outputs (applies softmax to logits)."""
+    values = np.asarray(values, dtype=np.float32).reshape(-1)
+    if outputs == "logits":
+        return softmax(values)
+    return values
+
+
+def top_k(scores: np.ndarray, k: int = 1, score_threshold: float = 0.0) -> list[tuple[int, float]]:
+    """The k best (index, score) pairs at or above `score_threshold`, best first."""
+    k = max(1, min(int(k), scores.shape[-1]))
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(i), float(scores[i])) for i in best if scores[i] >= score_threshold]
+
+
+@dataclass
+class Prediction:
+    scores: np.ndarray
+    index: int
+    score: float
+    label: str
+    inference_ms: float
+
+
+class Classifier:
+    """A .tflite model ready to classify BGR frames.
+
+    Args:
+        model: path to a .tflite file, or a ModelFile already read.
+        num_threads: interpreter threads (None: the backend's default).
+        backend: "auto", "litert", "tflite-runtime" or "tensorflow".
+        delegates: interpreter delegates (the Edge TPU's, for example).
+    """
+
+    def __init__(self, model, num_threads: int | None = None, backend: str | Backend = "auto",
+                 delegates: list | None = None) -> None:
+        self.model: ModelFile = model if isinstance(model, ModelFile) else read_model_file(model)
+        self.interpreter, self.backend = make_interpreter(
+            self.model.content, num_threads=num_threads, backend=backend, delegates=delegates
+        )
+        self.input_detail = self.interpreter.get_input_details()[0]
+        self.output_detail = self.interpreter.get_output_details()[0]
+        self.card: ModelCard = card_from_interpreter(self.model, self.input_detail, self.output_detail)
+        self._input_index = self.input_detail["index"]
+        self._output_index = self.output_detail["index"]
+
+    @property
+    def labels(self) -> list[str]:
+        return self.card.labels
+
+    def label_of(self, index: int) -> str:
+        return self.card.labels[index] if index < len(self.card.labels) else str(index)
+
+    def invoke(self, tensor: np.ndarray) -> np.ndarray:
+        """Run one prepared input tensor; returns float scores."""
+        self.interpreter.set_tensor(self._input_index, tensor)
+        self.interpreter.invoke()
+        raw = self.interpreter.get_tensor(self._output_index)
+        return to_scores(dequantize(raw, self.output_detail), self.card.outputs)
+
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        return preprocess(frame, self.card, self.input_detail)
+
+    def classify(self, frame: np.ndarray) -> Prediction:
+        """Classify one BGR uint8 frame."""
+        tensor = self.prepare(frame)
+        start = time.perf_counter()
+        scores = self.invoke(tensor)
+        inference_ms = (time.perf_counter() - start) * 1000.0
+        index = int(np.argmax(scores))
+        return Prediction(scores, index, float(scores[index]), self.label_of(index), inference_ms)

@@ -1,0 +1,1 @@
+"""Where results go: each sink has `emit(result)` and `close(summary)`; all are optional."""
