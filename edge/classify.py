@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from tfedge.edge.card import ModelCard
-from tfedge.edge.interpreter import Backend, make_interpreter
+from tfedge.edge.interpreter import (
+    Backend,
+    cpu_sibling,
+    is_edgetpu_model,
+    load_edgetpu_delegate,
+    make_interpreter,
+    resolve_backend,
+)
 from tfedge.edge.model import ModelFile, card_from_interpreter, read_model_file
 from tfedge.edge.preprocess import preprocess
+from tfedge.errors import DependencyError, ModelError
 
 
 def dequantize(raw: np.ndarray, output_detail: dict) -> np.ndarray:
@@ -89,13 +99,47 @@ class Classifier:
         return to_scores(dequantize(raw, self.output_detail), self.card.outputs)
 
     def prepare(self, frame: np.ndarray) -> np.ndarray:
+        """The input tensor for one BGR frame (safe to call from another thread than invoke)."""
         return preprocess(frame, self.card, self.input_detail)
 
-    def classify(self, frame: np.ndarray) -> Prediction:
-        """Classify one BGR uint8 frame."""
-        tensor = self.prepare(frame)
+    def classify(self, frame: np.ndarray | None = None, tensor: np.ndarray | None = None) -> Prediction:
+        """Classify one BGR uint8 frame, or a tensor already made by `prepare`."""
+        if tensor is None:
+            tensor = self.prepare(frame)
         start = time.perf_counter()
         scores = self.invoke(tensor)
         inference_ms = (time.perf_counter() - start) * 1000.0
         index = int(np.argmax(scores))
         return Prediction(scores, index, float(scores[index]), self.label_of(index), inference_ms)
+
+
+def open_classifier(model_path: str | Path, num_threads: int | None = None, backend: str = "auto",
+                    edgetpu: bool = False, fallback_cpu: bool = False, device: str | None = None,
+                    log=None) -> Classifier:
+    """A Classifier for the command line's model options, Edge TPU included.
+
+    With `edgetpu`, the delegate is loaded for the model (an `_edgetpu.tflite`); when that fails
+    and `fallback_cpu` is set, the CPU model beside it runs instead. An Edge TPU model without
+    `edgetpu` runs its CPU sibling when `fallback_cpu` is set, else raises ModelError.
+    """
+    log = log or (lambda message: print(message, file=sys.stderr))
+    model = read_model_file(model_path)
+    resolved = resolve_backend(backend)
+    if edgetpu:
+        if not is_edgetpu_model(model.content):
+            raise ModelError(f"{model.path.name} is not compiled for the Edge TPU; compile it with "
+                             "tfedge convert --quant edgetpu, or run it without --edgetpu")
+        try:
+            delegate = load_edgetpu_delegate(resolved, device=device)
+        except DependencyError as error:
+            if not fallback_cpu:
+                raise
+            log(f"tfedge run: {error.args[0].split(';')[0]}; --fallback-cpu: running "
+                f"{cpu_sibling(model.path).name} on the CPU")
+            return Classifier(cpu_sibling(model.path), num_threads, resolved)
+        return Classifier(model, num_threads, resolved, delegates=[delegate])
+    if fallback_cpu and is_edgetpu_model(model.content):
+        log(f"tfedge run: {model.path.name} is an Edge TPU model; --fallback-cpu: running "
+            f"{cpu_sibling(model.path).name} on the CPU")
+        return Classifier(cpu_sibling(model.path), num_threads, resolved)
+    return Classifier(model, num_threads, resolved)

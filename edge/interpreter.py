@@ -2,15 +2,20 @@
 
 Backends are tried in this order unless one is named: ai-edge-litert, tflite-runtime, and
 TensorFlow's tf.lite (a desktop fallback; a device install never has TensorFlow). They are
-imported when called, not when this module is imported.
+imported when called, not when this module is imported. The Edge TPU delegate is loaded here
+too, from the library named for this operating system in `EDGETPU_LIBRARIES`.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
+import platform
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
-from tfedge.errors import DependencyError, ModelError
+from tfedge.errors import DependencyError, ModelError, UsageError
 
 # backend name -> (module that holds Interpreter and load_delegate, distribution for its version)
 BACKENDS = {
@@ -19,6 +24,24 @@ BACKENDS = {
     "tensorflow": ("tensorflow.lite", "tensorflow"),
 }
 BACKEND_ORDER = tuple(BACKENDS)
+
+# More interpreter threads than this is a typo, not a setting (the biggest boards have 8-16 cores).
+MAX_THREADS = 64
+
+# platform.system() -> file name of the Edge TPU runtime library (libedgetpu)
+EDGETPU_LIBRARIES = {
+    "Linux": "libedgetpu.so.1",
+    "Darwin": "libedgetpu.1.dylib",
+    "Windows": "edgetpu.dll",
+}
+EDGETPU_INSTALL_HINT = (
+    "install the Edge TPU runtime (Debian/Raspberry Pi OS: add Coral's apt repository, then "
+    "'sudo apt-get install libedgetpu1-std'; see https://coral.ai/software/#edgetpu-runtime), "
+    "plug in the Coral accelerator, or pass --fallback-cpu"
+)
+# Custom operator name that edgetpu_compiler writes into every model it compiles.
+EDGETPU_CUSTOM_OP = b"edgetpu-custom-op"
+EDGETPU_SUFFIX = "_edgetpu"
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,82 @@ def resolve_backend(name: str = "auto") -> Backend:
     )
 
 
+def available_backends() -> list[Backend]:
+    """Every backend that imports here, in the preferred order."""
+    found = []
+    for name in BACKEND_ORDER:
+        try:
+            found.append(resolve_backend(name))
+        except DependencyError:
+            continue
+    return found
+
+
+def check_threads(num_threads: int | None) -> int | None:
+    """`num_threads` unchanged when sensible; UsageError for zero, negative or absurd counts."""
+    if num_threads is None:
+        return None
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int):
+        raise UsageError(f"--threads {num_threads!r} is not a whole number; use 1 to {MAX_THREADS}")
+    if not 1 <= num_threads <= MAX_THREADS:
+        raise UsageError(f"--threads {num_threads} is out of range; use 1 to {MAX_THREADS}")
+    return num_threads
+
+
+def is_edgetpu_model(model_content: bytes) -> bool:
+    """True when the flatbuffer was compiled for the Edge TPU (it holds edgetpu-custom-op)."""
+    return EDGETPU_CUSTOM_OP in model_content
+
+
+def edgetpu_library(system: str | None = None) -> str:
+    """The Edge TPU runtime library's file name for an operating system (default: this one)."""
+    system = system or platform.system()
+    try:
+        return EDGETPU_LIBRARIES[system]
+    except KeyError:
+        raise DependencyError(
+            f"the Edge TPU runtime has no build for {system}; use Linux, macOS or Windows, "
+            "or pass --fallback-cpu"
+        ) from None
+
+
+def load_edgetpu_delegate(backend: Backend, device: str | None = None, system: str | None = None):
+    """Load the Edge TPU delegate through the backend's own `load_delegate`.
+
+    `device` picks one accelerator (":0", "usb", "pci:0"); None takes the first one found.
+    Raises DependencyError (one line: what to install) when the library or device is missing.
+    """
+    library = edgetpu_library(system)
+    load_delegate = getattr(backend.module, "load_delegate", None)
+    if load_delegate is None:
+        raise DependencyError(f"the {backend.name} interpreter cannot load delegates; "
+                              'install ai-edge-litert: pip install "tfedge[litert]"')
+    options = {"device": device} if device else {}
+    # A failed load leaves a half-built Delegate whose __del__ complains on stderr; keep quiet.
+    hook, sys.unraisablehook = sys.unraisablehook, lambda _unraisable: None
+    try:
+        return load_delegate(library, options)
+    except (ValueError, OSError, RuntimeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DependencyError(f"cannot load the Edge TPU delegate {library} ({reason}); "
+                              + EDGETPU_INSTALL_HINT) from None
+    finally:
+        gc.collect()
+        sys.unraisablehook = hook
+
+
+def cpu_sibling(model_path: str | Path) -> Path:
+    """The CPU model beside an Edge TPU model: `x_edgetpu.tflite` -> `x.tflite`."""
+    path = Path(model_path)
+    if not path.stem.endswith(EDGETPU_SUFFIX):
+        return path
+    sibling = path.with_name(path.stem[: -len(EDGETPU_SUFFIX)] + path.suffix)
+    if not sibling.exists():
+        raise ModelError(f"--fallback-cpu needs the CPU model {sibling.name} beside {path.name}; "
+                         "convert it (tfedge convert ... --quant int8) or copy it there")
+    return sibling
+
+
 def make_interpreter(
     model_content: bytes,
     num_threads: int | None = None,
@@ -69,8 +168,13 @@ def make_interpreter(
 ):
     """Build and allocate an interpreter for a model held in memory.
 
-    Returns (interpreter, Backend). Raises ModelError when the bytes are not a loadable model.
+    Returns (interpreter, Backend). Raises ModelError when the bytes are not a loadable model,
+    or when the model needs the Edge TPU and no delegate was given.
     """
+    check_threads(num_threads)
+    if not delegates and is_edgetpu_model(model_content):
+        raise ModelError("this model is compiled for the Edge TPU; run it with --edgetpu, or run "
+                         "the CPU model (the file without _edgetpu) instead")
     resolved = backend if isinstance(backend, Backend) else resolve_backend(backend)
     kwargs = {"model_content": model_content}
     if num_threads is not None:

@@ -1,1 +1,24 @@
-"""Where results go: each sink has `emit(result)` and `close(summary)`; all are optional."""
+"""Where results go. A sink is any object with these methods (all called from the inference loop):
+
+- `start(info)` (optional), once before the first frame. `info` = {"model": path (str),
+  "backend": "litert 1.2.0", "labels": [...], "source": source.describe()}.
+- `emit(result, frame)` for every classified frame. It MUST return at once: no blocking I/O
+  (a sink that writes, draws, encodes or sends does so in its own thread). `frame` is the BGR
+  uint8 numpy frame that was classified; it is never modified afterwards, so a sink may keep it.
+- `close(summary)`, once at the end: flush everything, stop your threads.
+- `stop_requested` (optional attribute): set it True to ask the run to stop (a closed window).
+
+`result` keys:
+    frame (int, the frame's index in the source; gaps are dropped frames), timestamp (unix
+    seconds when captured), label and score (this frame's raw top-1), top_k ([[label, score],
+    ...] best first, at or above the score threshold), inference_ms, fps (over the last 30
+    frames), stable_label and stable_score (after temporal smoothing; stable_label is None until
+    one is stable), event (None, or {"type": "label_change", "label", "previous", "score",
+    "timestamp"} on the frame where the stable label changes), and stats: the run's live
+    statistics {"frames", "fps", "dropped_frames", "reconnects", "uptime_s"}.
+
+`summary` keys:
+    frames, fps (over the whole run), p50_inference_ms, p95_inference_ms, mean_inference_ms,
+    dropped_frames, reconnects, uptime_s, stopped_by ("end of source", "max frames", "signal",
+    "output").
+"""

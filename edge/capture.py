@@ -1,0 +1,200 @@
+"""Capture in its own thread: frames are read (and preprocessed) while the last one is classified.
+
+Live sources (cameras, streams) and `realtime` files keep only the latest frame: a frame not
+yet taken when a newer one arrives is dropped and counted, so results never lag behind reality.
+Other file sources hand over every frame through a short queue. A live source that stops is
+reopened with backoff while the run goes on; each state change is logged once.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from tfedge.errors import SourceError
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays between attempts to (re)open a source: first, doubling up to `maximum` seconds."""
+
+    first: float = 0.25
+    maximum: float = 5.0
+
+    def delays(self):
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * 2, self.maximum)
+
+
+@dataclass
+class Frame:
+    index: int  # position in the source's stream of frames (gaps are dropped frames)
+    image: np.ndarray  # BGR uint8, as read; never written to after capture
+    tensor: np.ndarray | None  # the model's input, made by `prepare` in the capture thread
+    timestamp: float  # unix seconds when it was read
+
+
+END = object()  # handed out once the source has ended (file) or failed for good
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def open_with_retry(source, stop: threading.Event, wait: bool, backoff: Backoff = Backoff(),
+                    log=_stderr) -> bool:
+    """Open `source`; with `wait`, retry with backoff until it opens or `stop` is set.
+
+    Returns False only when stopped before it opened. Raises SourceError when not waiting.
+    """
+    delays = backoff.delays()
+    announced = False
+    while True:
+        try:
+            source.open()
+            if announced:
+                log("tfedge run: source opened")
+            return True
+        except SourceError as error:
+            if not wait:
+                raise
+            if not announced:
+                log(f"tfedge run: {error}; --wait-for-source: retrying until it opens")
+                announced = True
+        if stop.wait(next(delays)):
+            return False
+
+
+class Capture:
+    """Reads `source` in a thread. Open the source first (see `open_with_retry`), then `start()`.
+
+    Args:
+        source: an opened source (see tfedge.edge.sources).
+        prepare: frame -> input tensor, run in the capture thread (None: no tensor).
+        realtime: for a file, pace reading at the file's frame rate and keep only the latest frame.
+        backoff: delays between reconnect attempts of a live source.
+        queue_size: frames a file source may read ahead.
+    """
+
+    def __init__(self, source, prepare=None, realtime: bool = False, backoff: Backoff = Backoff(),
+                 queue_size: int = 4, log=_stderr) -> None:
+        self.source = source
+        self.prepare = prepare
+        self.latest_only = bool(source.live or realtime)
+        self.realtime = realtime and not source.live
+        self.backoff = backoff
+        self.log = log
+        self.stop_event = threading.Event()
+        self.dropped_frames = 0
+        self.reconnects = 0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._latest = None
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="tfedge-capture", daemon=True)
+
+    def start(self) -> Capture:
+        self._thread.start()
+        return self
+
+    def get(self, timeout: float = 0.1):
+        """The next Frame, END, or None when nothing arrived within `timeout` seconds."""
+        if not self.latest_only:
+            try:
+                return self._queue.get(timeout=timeout)
+            except queue.Empty:
+                return None
+        with self._condition:
+            if self._latest is None:
+                self._condition.wait(timeout)
+            item, self._latest = self._latest, None
+            return item
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop reading and release the source (waits up to `timeout` for a read in progress)."""
+        self.stop_event.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self.source.release()
+        # else: the thread is stuck in a driver call; it releases the source when that returns
+
+    # -- the capture thread ------------------------------------------------------------------
+
+    def _hand_over(self, item) -> None:
+        if self.latest_only:
+            with self._condition:
+                if self._latest is not None and self._latest is not END:
+                    self.dropped_frames += 1
+                self._latest = item
+                self._condition.notify()
+            return
+        while not self.stop_event.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _reconnect(self) -> bool:
+        self.log(f"tfedge run: source {self.source.describe().get('source')} stopped delivering "
+                 "frames; reconnecting")
+        self.source.release()
+        tries = 0
+        for delay in self.backoff.delays():
+            if self.stop_event.wait(delay):
+                return False
+            tries += 1
+            try:
+                self.source.open()
+            except SourceError:
+                continue
+            self.reconnects += 1
+            self.log(f"tfedge run: source back after {tries} attempt{'s' * (tries != 1)}")
+            return True
+        return False  # unreachable: delays() never ends
+
+    def _run(self) -> None:
+        index = 0
+        started = time.perf_counter()
+        frame_interval = 0.0
+        if self.realtime:
+            fps = float(self.source.describe().get("fps") or 0)
+            frame_interval = 1.0 / fps if fps > 0 else 0.0
+        try:
+            while not self.stop_event.is_set():
+                ok, image = self.source.read()
+                if not ok:
+                    if self.source.live and not self.stop_event.is_set() and self._reconnect():
+                        continue
+                    break
+                timestamp = time.time()
+                tensor = self.prepare(image) if self.prepare is not None else None
+                self._hand_over(Frame(index, image, tensor, timestamp))
+                index += 1
+                if frame_interval:
+                    ahead = started + index * frame_interval - time.perf_counter()
+                    if ahead > 0:
+                        self.stop_event.wait(ahead)
+        except BaseException as error:  # noqa: BLE001 - handed to the inference thread, re-raised there
+            self.error = error
+        finally:
+            if self.stop_event.is_set():
+                self.source.release()
+            if self.latest_only:
+                self._hand_over(END)
+            else:
+                self._put_end()
+
+    def _put_end(self) -> None:
+        try:
+            self._queue.put(END, timeout=1.0)
+        except queue.Full:
+            pass  # nobody is reading any more
