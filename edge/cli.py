@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="stable score needed to fire (default 0.5)")
     triggers.add_argument("--cooldown", type=float, default=10.0,
                           help="seconds before the same label fires again (default 10)")
-    triggers.add_argument("--exec", dest="command", default=None, metavar="COMMAND",
+    triggers.add_argument("--exec", dest="exec_command", default=None, metavar="COMMAND",
                           help="shell command to start when it fires (TFEDGE_LABEL, TFEDGE_SCORE, "
                                "TFEDGE_FRAME, TFEDGE_TIMESTAMP, TFEDGE_SNAPSHOT in its environment)")
     triggers.add_argument("--snapshot-dir", default=None, metavar="DIR",
@@ -93,8 +93,8 @@ def _options(args: argparse.Namespace):
                              score_threshold=args.score_threshold, smoothing=smoothing)
         request = CameraRequest(args.width, args.height, args.fps)
         trigger = None
-        if args.on or args.command or args.snapshot_dir:
-            trigger = TriggerSettings(tuple(args.on), args.min_score, args.cooldown, args.command,
+        if args.on or args.exec_command or args.snapshot_dir:
+            trigger = TriggerSettings(tuple(args.on), args.min_score, args.cooldown, args.exec_command,
                                       Path(args.snapshot_dir) if args.snapshot_dir else None)
     except ValueError as error:
         raise UsageError(str(error)) from None

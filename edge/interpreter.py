@@ -21,7 +21,7 @@ from tfedge.errors import DependencyError, ModelError, UsageError
 BACKENDS = {
     "litert": ("ai_edge_litert.interpreter", "ai-edge-litert"),
     "tflite-runtime": ("tflite_runtime.interpreter", "tflite-runtime"),
-    "tensorflow": ("tensorflow.lite", "tensorflow"),
+    "tensorflow": ("tensorflow.lite.python.interpreter", "tensorflow"),  # = tf.lite.Interpreter
 }
 BACKEND_ORDER = tuple(BACKENDS)
 
@@ -135,17 +135,18 @@ def load_edgetpu_delegate(backend: Backend, device: str | None = None, system: s
         raise DependencyError(f"the {backend.name} interpreter cannot load delegates; "
                               'install ai-edge-litert: pip install "tfedge[litert]"')
     options = {"device": device} if device else {}
-    # A failed load leaves a half-built Delegate whose __del__ complains on stderr; keep quiet.
+    # A failed load leaves a half-built Delegate whose __del__ complains on stderr; it is
+    # collected here, with that complaint silenced, before the one-line error is raised.
     hook, sys.unraisablehook = sys.unraisablehook, lambda _unraisable: None
     try:
-        return load_delegate(library, options)
-    except (ValueError, OSError, RuntimeError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DependencyError(f"cannot load the Edge TPU delegate {library} ({reason}); "
-                              + EDGETPU_INSTALL_HINT) from None
-    finally:
+        try:
+            return load_delegate(library, options)
+        except (ValueError, OSError, RuntimeError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         gc.collect()
+    finally:
         sys.unraisablehook = hook
+    raise DependencyError(f"cannot load the Edge TPU delegate {library} ({reason}); " + EDGETPU_INSTALL_HINT)
 
 
 def cpu_sibling(model_path: str | Path) -> Path:

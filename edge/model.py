@@ -86,7 +86,7 @@ def card_from_interpreter(model: ModelFile, input_detail: dict, output_detail: d
 
 
 def check_image_input(input_detail: dict, path: Path) -> None:
-    shape = list(input_detail["shape"])
+    shape = [int(size) for size in input_detail["shape"]]
     if len(shape) != 4 or shape[3] not in (1, 3):
         raise ModelError(
             f"{path}: input shape {shape} is not an image (expected [1, height, width, 1 or 3])"

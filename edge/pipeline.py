@@ -153,5 +153,8 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
         summary = stats.summary(capture)
         summary["stopped_by"] = stopped_by
         for sink in sinks:
+            if hasattr(sink, "facts"):
+                summary.update(sink.facts())
+        for sink in sinks:
             sink.close(summary)
     return summary

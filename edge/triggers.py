@@ -95,7 +95,10 @@ class TriggerSink:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.log(f"tfedge run: trigger command (pid {process.pid}) still running; left running")
-        summary["triggers_fired"] = self.fired
+
+    def facts(self) -> dict:
+        return {"triggers_fired": self.fired, "triggers_skipped": self.skipped,
+                "trigger_failures": self.failures}
 
     def _worker(self) -> None:
         while True:

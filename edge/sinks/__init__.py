@@ -6,6 +6,7 @@
   (a sink that writes, draws, encodes or sends does so in its own thread). `frame` is the BGR
   uint8 numpy frame that was classified; it is never modified afterwards, so a sink may keep it.
 - `close(summary)`, once at the end: flush everything, stop your threads.
+- `facts()` (optional) -> dict, merged into the summary before any sink is closed.
 - `stop_requested` (optional attribute): set it True to ask the run to stop (a closed window).
 
 `result` keys:

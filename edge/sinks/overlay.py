@@ -93,7 +93,7 @@ class OverlaySink:
                 with self._condition:
                     while self._newest is None and not self._closing:
                         self._condition.wait()
-                    if self._closing:
+                    if self._newest is None:  # closing, and the last frame was shown
                         return
                     result, frame = self._newest
                     self._newest = None

@@ -1,0 +1,168 @@
+"""The run loop end to end on real videos, streams and models: results, smoothing, triggers, sinks."""
+
+import json
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from mjpeg_server import MjpegServer
+
+from tfedge.edge.sinks.jsonlines import JsonLinesSink
+from tfedge.edge.sinks.overlay import OverlaySink, draw_overlay
+from tfedge.main import main
+from tfedge.train.labelled_video import read_frame_labels
+
+
+def run_lines(capsys, *args):
+    code = main(["run", *args, "--headless"])
+    captured = capsys.readouterr()
+    return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def test_results_carry_top_k_smoothing_events_and_live_stats(capsys, tflite_models, labelled_video):
+    code, lines, _ = run_lines(capsys, str(tflite_models["int8"]), "--source", str(labelled_video),
+                               "--top-k", "3", "--score-threshold", "0.05", "--smoothing", "vote",
+                               "--window", "4", "--votes", "3")
+    assert code == 0
+    frames, summary = lines[:-1], lines[-1]["summary"]
+    assert len(frames) == len(read_frame_labels(labelled_video))
+    for record in frames:
+        assert 1 <= len(record["top_k"]) <= 3 or record["score"] < 0.05
+        assert all(score >= 0.05 for _, score in record["top_k"])
+        assert [s for _, s in record["top_k"]] == sorted((s for _, s in record["top_k"]), reverse=True)
+        assert set(record["stats"]) == {"frames", "fps", "dropped_frames", "reconnects", "uptime_s"}
+    # the stable label changes exactly where an event says so, and never on a one-frame blip
+    previous = None
+    for record in frames:
+        if record["stable_label"] != previous:
+            assert record["event"] == {"type": "label_change", "label": record["stable_label"],
+                                       "previous": previous, "score": record["stable_score"],
+                                       "timestamp": record["timestamp"]}
+            previous = record["stable_label"]
+        else:
+            assert record["event"] is None
+    raw_changes = sum(a["label"] != b["label"] for a, b in zip(frames, frames[1:]))
+    stable_changes = sum(r["event"] is not None for r in frames)
+    assert stable_changes < raw_changes
+    for key in ("frames", "fps", "p50_inference_ms", "p95_inference_ms", "mean_inference_ms",
+                "dropped_frames", "reconnects"):
+        assert key in summary
+    assert summary["dropped_frames"] == 0 and summary["stopped_by"] == "end of source"
+
+
+def test_trigger_runs_a_command_with_label_and_score_and_saves_snapshots(capsys, tflite_models,
+                                                                        labelled_video, tmp_path):
+    code, lines, _ = run_lines(capsys, str(tflite_models["int8"]), "--source", str(labelled_video),
+                               "--smoothing", "none")
+    counts = {}
+    for record in lines[:-1]:
+        counts[record["stable_label"]] = counts.get(record["stable_label"], 0) + 1
+    label = max(counts, key=counts.get)
+    log = tmp_path / "fired.txt"
+    snapshots = tmp_path / "snaps"
+    command = f'{sys.executable} -c "import os; open({str(log)!r}, \'a\').write(os.environ[\'TFEDGE_LABEL\'] + \' \' + os.environ[\'TFEDGE_SCORE\'] + \' \' + os.environ[\'TFEDGE_SNAPSHOT\'] + chr(10))"'
+    code, lines, err = run_lines(capsys, str(tflite_models["int8"]), "--source", str(labelled_video),
+                                 "--smoothing", "none", "--on", label, "--min-score", "0.0",
+                                 "--cooldown", "3600", "--exec", command, "--snapshot-dir", str(snapshots))
+    assert code == 0, err
+    assert lines[-1]["summary"]["triggers_fired"] == 1  # the cooldown holds back every later frame
+    fired = log.read_text().splitlines()
+    assert len(fired) == 1
+    fired_label, score, snapshot = fired[0].split(" ")
+    assert fired_label == label and 0.0 <= float(score) <= 1.0
+    saved = list(snapshots.iterdir())
+    assert [p.name for p in saved] == [snapshot.rsplit("/", 1)[-1]]
+    image = cv2.imread(str(saved[0]))
+    assert image is not None and image.shape == (112, 112, 3)
+
+
+def test_trigger_needs_an_action(capsys, tflite_models, labelled_video):
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--on", "Bag"])
+    assert code == 2 and "--exec" in capsys.readouterr().err
+
+
+def test_live_stream_that_drops_is_reconnected_and_logged_once_per_drop(capsys, tflite_models):
+    with MjpegServer(frames_per_connection=12, refuse_after_drop=2) as server:
+        code, lines, err = run_lines(capsys, str(tflite_models["int8"]), "--source", server.url,
+                                     "--max-frames", "30")
+    summary = lines[-1]["summary"]
+    assert code == 0 and summary["frames"] == 30
+    assert summary["reconnects"] >= 2 and server.refused >= 2
+    assert err.count("stopped delivering frames; reconnecting") == summary["reconnects"]
+    assert err.count("source back after 3 attempts") == summary["reconnects"]
+    assert lines[-2]["stats"]["reconnects"] == summary["reconnects"]
+
+
+def test_realtime_file_playback_keeps_the_latest_frame(capsys, tflite_models, labelled_video):
+    code, lines, _ = run_lines(capsys, str(tflite_models["int8"]), "--source", str(labelled_video),
+                               "--realtime", "--max-frames", "5")
+    indexes = [record["frame"] for record in lines[:-1]]
+    assert code == 0 and len(indexes) == 5 and indexes == sorted(set(indexes))
+
+
+class FakeDisplay:
+    """Stands in for an OpenCV window (no display here): records what it was shown."""
+
+    def __init__(self, quit_after=None):
+        self.shown, self.closed, self.quit_after = [], False, quit_after
+
+    def show(self, image):
+        self.shown.append(image)
+        return self.quit_after is not None and len(self.shown) >= self.quit_after
+
+    def close(self):
+        self.closed = True
+
+
+def result(label="Bag", score=0.9):
+    return {"label": label, "score": score, "stable_label": label, "stable_score": score, "fps": 30.0,
+            "inference_ms": 1.5}
+
+
+def test_overlay_draws_in_its_own_thread_and_never_changes_the_frame():
+    display = FakeDisplay()
+    sink = OverlaySink(display)
+    frame = np.zeros((120, 160, 3), np.uint8)
+    for _ in range(50):
+        sink.emit(result(), frame)
+    sink.close({})
+    assert 1 <= len(display.shown) <= 50 and display.closed
+    assert frame.max() == 0  # drawn on a copy
+    assert display.shown[-1].max() == 255
+
+
+def test_overlay_quit_key_asks_the_run_to_stop(capsys, tflite_models, labelled_video, monkeypatch):
+    display = FakeDisplay(quit_after=1)
+    monkeypatch.setattr("tfedge.edge.sinks.overlay.display_available", lambda: True)
+    monkeypatch.setattr("tfedge.edge.sinks.overlay.OpenCVWindow", lambda: display)
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video)])
+    err = capsys.readouterr().err
+    assert code == 0 and '"stopped_by": "output"' in err and display.closed
+
+
+def test_draw_overlay_prefers_the_stable_label():
+    canvas = draw_overlay(np.zeros((60, 200, 3), np.uint8), result())
+    assert canvas.any()
+
+
+def test_jsonlines_sink_stops_the_run_when_its_reader_is_gone():
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError
+
+        def flush(self):
+            pass
+
+    sink = JsonLinesSink(ClosedPipe())
+    sink.emit({"frame": 0}, None)
+    sink.close({})
+    assert sink.stop_requested
+
+
+@pytest.mark.parametrize("args, message", [(["--top-k", "0"], "--top-k"), (["--window", "0"], "window"),
+                                           (["--max-frames", "0"], "--max-frames"),
+                                           (["--width", "-5"], "--width")])
+def test_bad_run_options_are_usage_errors(capsys, tflite_models, labelled_video, args, message):
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless", *args])
+    assert code == 2 and message in capsys.readouterr().err
