@@ -67,7 +67,8 @@ def test_delegate_is_loaded_with_this_systems_library_and_device():
 
 
 def test_missing_runtime_gives_one_line_with_what_to_install():
-    backend = Backend("fake", "0", types.SimpleNamespace(load_delegate=FakeEdgeTpu(present=False).load_delegate))
+    fake = FakeEdgeTpu(present=False)
+    backend = Backend("fake", "0", types.SimpleNamespace(load_delegate=fake.load_delegate))
     with pytest.raises(DependencyError) as caught:
         load_edgetpu_delegate(backend, system="Linux")
     message = str(caught.value)

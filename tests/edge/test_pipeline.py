@@ -61,7 +61,11 @@ def test_trigger_runs_a_command_with_label_and_score_and_saves_snapshots(capsys,
     label = max(counts, key=counts.get)
     log = tmp_path / "fired.txt"
     snapshots = tmp_path / "snaps"
-    command = f'{sys.executable} -c "import os; open({str(log)!r}, \'a\').write(os.environ[\'TFEDGE_LABEL\'] + \' \' + os.environ[\'TFEDGE_SCORE\'] + \' \' + os.environ[\'TFEDGE_SNAPSHOT\'] + chr(10))"'
+    script = tmp_path / "on_trigger.py"
+    script.write_text(f"import os\nwith open({str(log)!r}, 'a') as out:\n"
+                      "    out.write(' '.join(os.environ[k] for k in ('TFEDGE_LABEL', 'TFEDGE_SCORE', "
+                      "'TFEDGE_SNAPSHOT')) + '\\n')\n")
+    command = f"{sys.executable} {script}"
     code, lines, err = run_lines(capsys, str(tflite_models["int8"]), "--source", str(labelled_video),
                                  "--smoothing", "none", "--on", label, "--min-score", "0.0",
                                  "--cooldown", "3600", "--exec", command, "--snapshot-dir", str(snapshots))

@@ -23,7 +23,8 @@ def test_moving_average_follows_a_lasting_change():
 
 def test_vote_needs_n_of_m():
     frames = [A, B, B, A, B, B]
-    assert stable_labels(SmoothingSettings("vote", window=4, votes=3), frames) == [None, None, None, None, 1, 1]
+    settings = SmoothingSettings("vote", window=4, votes=3)
+    assert stable_labels(settings, frames) == [None, None, None, None, 1, 1]
     # a majority of 3 frames by default: 2
     assert stable_labels(SmoothingSettings("vote", window=3), [A, A, B, B]) == [None, 0, 0, 1]
 
