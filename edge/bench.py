@@ -1,0 +1,64 @@
+"""Invoke latency of a model per interpreter backend and thread count (`tfedge bench`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from tfedge.edge.classify import Classifier
+from tfedge.edge.interpreter import Backend
+
+
+@dataclass
+class BenchRow:
+    backend: str
+    version: str
+    threads: int
+    runs: int
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+    invokes_per_s: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sample_tensor(classifier: Classifier) -> np.ndarray:
+    """A model input made through the card's preprocessing from a mid-gray frame."""
+    height, width = classifier.card.input_size
+    return classifier.prepare(np.full((height, width, 3), 128, np.uint8))
+
+
+def invoke_times_ms(classifier: Classifier, runs: int, warmup: int = 5) -> np.ndarray:
+    """Milliseconds of each of `runs` bare `interpreter.invoke()` calls on one fixed input."""
+    interpreter = classifier.interpreter
+    interpreter.set_tensor(classifier.input_detail["index"], sample_tensor(classifier))
+    for _ in range(warmup):
+        interpreter.invoke()
+    times = np.empty(runs)
+    for i in range(runs):
+        start = time.perf_counter()
+        interpreter.invoke()
+        times[i] = time.perf_counter() - start
+    return times * 1000.0
+
+
+def bench_one(model, backend: Backend, threads: int, runs: int, warmup: int = 5) -> BenchRow:
+    classifier = Classifier(model, num_threads=threads, backend=backend)
+    times = invoke_times_ms(classifier, runs, warmup)
+    return BenchRow(backend.name, backend.version, threads, runs,
+                    round(float(np.percentile(times, 50)), 3), round(float(np.percentile(times, 95)), 3),
+                    round(float(times.mean()), 3), round(1000.0 / float(times.mean()), 1))
+
+
+def format_table(rows: list[BenchRow]) -> str:
+    header = f"{'backend':<15}{'version':<10}{'threads':>8}{'runs':>7}{'p50 ms':>10}{'p95 ms':>10}" \
+             f"{'mean ms':>10}{'invokes/s':>11}"
+    lines = [header]
+    for row in rows:
+        lines.append(f"{row.backend:<15}{row.version:<10}{row.threads:>8}{row.runs:>7}{row.p50_ms:>10.3f}"
+                     f"{row.p95_ms:>10.3f}{row.mean_ms:>10.3f}{row.invokes_per_s:>11.1f}")
+    return "\n".join(lines)
