@@ -1,0 +1,36 @@
+"""Helpers shared by the edge benchmarks: run `tfedge run` as a real process, read its summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def tfedge_run(model, source, *extra: str) -> dict:
+    """Run `tfedge run MODEL --source SOURCE --headless EXTRA...` in a new process; its summary,
+    with "peak_rss_mb" (the process's own high-water mark, from wait4) and "wall_s" added."""
+    command = [sys.executable, "-m", "tfedge", "run", str(model), "--source", str(source), "--headless",
+               *extra]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    last = b""
+    for line in process.stdout:
+        last = line
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"tfedge run failed ({process.returncode}): {stderr.decode()[-2000:]}")
+    summary = json.loads(last)["summary"]
+    summary["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
+    summary["wall_s"] = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def machine_note() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{os.cpu_count()} CPUs, load average {load:.2f} when it ended "
+            "(a shared machine: other jobs were running too)")

@@ -1,0 +1,77 @@
+"""Models and videos the edge benchmarks share, built once and cached in benchmarks/.cache/.
+
+Building needs TensorFlow (a desktop); the benchmarks then run them through tfedge.edge only.
+MobileNetV2 is built with random weights (keras.applications.MobileNetV2(weights=None)): speed
+and memory do not depend on the weights. Like tfedge's own models, it takes 0..255 pixels and
+carries its scaling as the first layer, and the int8 file has uint8 input and output.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def mobilenet_v2_int8(alpha: float = 1.0, size: int = 224, classes: int = 1000) -> Path:
+    """Path of a cached full-integer MobileNetV2 (alpha, size) .tflite with a tfedge card."""
+    path = CACHE / f"mobilenet_v2_{alpha}_{size}_int8.tflite"
+    if path.exists():
+        return path
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    from tfedge.edge.card import ModelCard, embed_card
+    from tfedge.fileio import write_bytes_atomic
+
+    backbone = tf.keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, weights=None,
+                                                 classes=classes)
+    inputs = tf.keras.Input((size, size, 3))
+    model = tf.keras.Model(inputs, backbone(tf.keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)))
+    rng = np.random.default_rng(0)
+
+    def calibration():
+        for _ in range(8):
+            yield [rng.integers(0, 256, (1, size, size, 3)).astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = calibration
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.uint8
+    converter.inference_output_type = tf.uint8
+    card = ModelCard(labels=[f"class_{i}" for i in range(classes)], input_size=(size, size),
+                     color_order="RGB", backbone=f"mobilenet_v2 alpha {alpha} (random weights)",
+                     quantization="int8")
+    write_bytes_atomic(path, embed_card(converter.convert(), card))
+    return path
+
+
+def textured_video(width: int, height: int, frames: int = 300, fps: float = 30.0) -> Path:
+    """Path of a cached MP4 (mpeg4): a textured scene panning and changing, costly enough to
+    decode to stand for camera footage (flat test images decode almost for free)."""
+    path = CACHE / f"pan_{width}x{height}_{frames}.mp4"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    scene = cv2.GaussianBlur(rng.integers(0, 256, (height * 2, width * 2, 3), dtype=np.uint8), (0, 0), 3)
+    temp = path.with_suffix(".partial.mp4")
+    writer = cv2.VideoWriter(str(temp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for i in range(frames):
+        x, y = (i * 7) % width, (i * 3) % height
+        frame = scene[y : y + height, x : x + width].copy()
+        cv2.circle(frame, ((i * 11) % width, height // 2), height // 6, (0, 0, 255), -1)
+        writer.write(frame)
+    writer.release()
+    os.replace(temp, path)
+    return path
+
+
+if __name__ == "__main__":
+    for built in (mobilenet_v2_int8(), textured_video(640, 480)):
+        print(built, f"{built.stat().st_size / 1e6:.1f} MB")
