@@ -8,6 +8,7 @@ reopened with backoff while the run goes on; each state change is logged once.
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -72,6 +73,17 @@ def open_with_retry(source, stop: threading.Event, wait: bool, backoff: Backoff 
             return False
 
 
+def _lower_priority(nice: int) -> None:
+    """Raise this thread's nice value by `nice` (Linux threads have their own; elsewhere a no-op)."""
+    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    try:
+        thread_id = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread_id, os.getpriority(os.PRIO_PROCESS, thread_id) + nice)
+    except OSError:
+        pass  # not allowed here: run at the same priority
+
+
 class Capture:
     """Reads `source` in a thread. Open the source first (see `open_with_retry`), then `start()`.
 
@@ -81,16 +93,19 @@ class Capture:
         realtime: for a file, pace reading at the file's frame rate and keep only the latest frame.
         backoff: delays between reconnect attempts of a live source.
         queue_size: frames a file source may read ahead.
+        nice: how much lower than the inference thread this thread's CPU priority is (Linux),
+            so that on a busy board the interpreter gets the CPU first.
     """
 
     def __init__(self, source, prepare=None, realtime: bool = False, backoff: Backoff = Backoff(),
-                 queue_size: int = 4, log=_stderr) -> None:
+                 queue_size: int = 4, log=_stderr, nice: int = 5) -> None:
         self.source = source
         self.prepare = prepare
         self.latest_only = bool(source.live or realtime)
         self.realtime = realtime and not source.live
         self.backoff = backoff
         self.log = log
+        self.nice = nice
         self.stop_event = threading.Event()
         self.dropped_frames = 0
         self.reconnects = 0
@@ -162,6 +177,7 @@ class Capture:
         return False  # unreachable: delays() never ends
 
     def _run(self) -> None:
+        _lower_priority(self.nice)
         index = 0
         started = time.perf_counter()
         frame_interval = 0.0
