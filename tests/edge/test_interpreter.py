@@ -158,3 +158,10 @@ def test_each_available_backend_gives_the_same_scores(tflite_models, fashion_dir
               for backend in available_backends()]
     for other in scores[1:]:
         np.testing.assert_allclose(other, scores[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("threads", ["-2", "0", "1000"])
+def test_run_refuses_negative_and_absurd_threads_before_opening_anything(capsys, tflite_models, threads):
+    code = main(["run", str(tflite_models["int8"]), "--threads", threads, "--source", "/nonexistent"])
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and f"--threads {threads} is out of range; use 1 to 64" in line
