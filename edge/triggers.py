@@ -60,6 +60,8 @@ def snapshot_name(result: dict) -> str:
 
 
 class TriggerSink:
+    command_wait_s = 0.5
+
     def __init__(self, settings: TriggerSettings, log=None) -> None:
         self.settings = settings
         self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
@@ -88,11 +90,14 @@ class TriggerSink:
             self.skipped += 1
 
     def close(self, summary: dict) -> None:
+        """Finish queued snapshots; give running commands up to `command_wait_s` in all, so that
+        a stopping run is not held up (commands still running are left to finish on their own)."""
         self._work.put(None)
         self._thread.join()
+        deadline = time.monotonic() + self.command_wait_s
         for process in self._processes:
             try:
-                process.wait(timeout=5)
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.log(f"tfedge run: trigger command (pid {process.pid}) still running; left running")
 

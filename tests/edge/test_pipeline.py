@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -71,6 +72,7 @@ def test_trigger_runs_a_command_with_label_and_score_and_saves_snapshots(capsys,
                                  "--cooldown", "3600", "--exec", command, "--snapshot-dir", str(snapshots))
     assert code == 0, err
     assert lines[-1]["summary"]["triggers_fired"] == 1  # the cooldown holds back every later frame
+    wait_for_file(log)  # the command runs on its own; a stopping run does not wait long for it
     fired = log.read_text().splitlines()
     assert len(fired) == 1
     fired_label, score, snapshot = fired[0].split(" ")
@@ -79,6 +81,13 @@ def test_trigger_runs_a_command_with_label_and_score_and_saves_snapshots(capsys,
     assert [p.name for p in saved] == [snapshot.rsplit("/", 1)[-1]]
     image = cv2.imread(str(saved[0]))
     assert image is not None and image.shape == (112, 112, 3)
+
+
+def wait_for_file(path, seconds=60):
+    for _ in range(seconds * 20):
+        if path.exists() and path.read_text().endswith("\n"):
+            return
+        time.sleep(0.05)
 
 
 def test_trigger_needs_an_action(capsys, tflite_models, labelled_video):
