@@ -13,7 +13,7 @@ SMOOTHING_CHOICES = ("average", "vote", "none")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options that pick the interpreter (shared with `tfedge bench`)."""
+    """Options that pick the interpreter and where it runs."""
     parser.add_argument("--threads", type=int, default=None,
                         help="interpreter threads (1 to 64; default: the backend's own choice)")
     parser.add_argument("--backend", default="auto",
@@ -151,10 +151,15 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.sinks.overlay import OverlaySink, display_available
     from tfedge.edge.sources import make_source
     from tfedge.edge.triggers import TriggerSink
-    from tfedge.errors import EXIT_INTERRUPTED
+    from tfedge.errors import EXIT_INTERRUPTED, UsageError
 
     options, request, trigger = _options(args)
     classifier = load_classifier(args)
+    unknown = [label for label in args.on if label not in classifier.labels]
+    if unknown:
+        more = " ..." if len(classifier.labels) > 20 else ""
+        raise UsageError(f"--on {unknown[0]!r} is not a label of this model; its labels are: "
+                         + ", ".join(classifier.labels[:20]) + more)
     threads = "default" if args.threads is None else args.threads
     print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads})",
           file=sys.stderr, flush=True)

@@ -90,9 +90,13 @@ def wait_for_file(path, seconds=60):
         time.sleep(0.05)
 
 
-def test_trigger_needs_an_action(capsys, tflite_models, labelled_video):
+def test_trigger_needs_an_action_and_a_label_of_the_model(capsys, tflite_models, labelled_video, tmp_path):
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--on", "Bag"])
     assert code == 2 and "--exec" in capsys.readouterr().err
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--on", "Cat",
+                 "--snapshot-dir", str(tmp_path)])
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "'Cat' is not a label of this model" in line and "Ankle_boot" in line
 
 
 def test_live_stream_that_drops_is_reconnected_and_logged_once_per_drop(capsys, tflite_models):
