@@ -107,8 +107,11 @@ def to_input(pixels: np.ndarray, card: ModelCard, input_detail: dict) -> np.ndar
         values /= std
     if dtype in (np.uint8, np.int8):
         info = np.iinfo(dtype)
-        values = np.round(values / scale + zero_point)
-        return np.clip(values, info.min, info.max).astype(dtype)
+        values /= scale  # in place: no temporary arrays the size of the input
+        values += zero_point
+        np.round(values, out=values)
+        np.clip(values, info.min, info.max, out=values)
+        return values.astype(dtype)
     return values.astype(dtype, copy=False)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default="tfedge", help="unit name (default tfedge: tfedge.service)")
     parser.add_argument("--user", default=None,
-                        help="account that runs it (default: you, unless you are root)")
+                        help="account that runs it (default: you; under sudo, the account that ran sudo)")
     parser.add_argument("--install", action="store_true",
                         help="write the unit to /etc/systemd/system (needs sudo) instead of printing it")
     parser.add_argument("--unit-dir", default=None, help=argparse.SUPPRESS)  # tests install elsewhere
@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     if not model.is_file():
         raise ModelError(f"{model}: no such model file; give the path of a .tflite file")
     command = _run_command(model, args.run_args)
-    user = args.user if args.user is not None else (None if os.geteuid() == 0 else getpass.getuser())
+    user = args.user
+    if user is None:  # under sudo: the account that ran sudo, not root
+        user = os.environ.get("SUDO_USER") if os.geteuid() == 0 else getpass.getuser()
     try:
         settings = ServiceSettings(command, name=args.name, user=user, working_dir=str(Path.cwd()))
     except ValueError as error:

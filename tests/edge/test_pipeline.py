@@ -177,6 +177,35 @@ def test_jsonlines_sink_stops_the_run_when_its_reader_is_gone():
     assert sink.stop_requested
 
 
+def test_jsonlines_emit_returns_while_its_stream_is_blocked():
+    import threading
+
+    release = threading.Event()
+
+    class BlockedStream:
+        """Like a pipe whose reader stopped reading: write blocks until released."""
+
+        def __init__(self):
+            self.lines = []
+
+        def write(self, text):
+            release.wait()
+            self.lines.append(text)
+
+        def flush(self):
+            pass
+
+    stream = BlockedStream()
+    sink = JsonLinesSink(stream)
+    for index in range(500):
+        sink.emit({"frame": index}, None)  # would hang here if emit wrote itself
+    assert stream.lines == []
+    release.set()
+    sink.close({"frames": 500})
+    assert [json.loads(line).get("frame") for line in stream.lines[:-1]] == list(range(500))
+    assert json.loads(stream.lines[-1]) == {"summary": {"frames": 500}}
+
+
 @pytest.mark.parametrize("args, message", [(["--top-k", "0"], "--top-k"), (["--window", "0"], "window"),
                                            (["--max-frames", "0"], "--max-frames"),
                                            (["--width", "-5"], "--width")])
