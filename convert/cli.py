@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "validation images before exit code 7 (default 1.0)")
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="folder for the .tflite files (default: the run folder)")
+    parser.add_argument("--verify-dir", type=Path, default=None,
+                        help="labelled folder (one subfolder per label) to measure on instead of the "
+                             "run's validation images, e.g. a held-out test set")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip measuring each model's accuracy on the validation images")
 
@@ -42,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
     convert_run(args.run_dir, ALL_MODES if args.all else args.quant,
                 calibration_images=args.calibration_images, io_type=args.io_type,
                 verify=not args.no_verify, max_drop=None if args.no_verify else args.max_drop,
-                out_dir=args.out_dir)
+                out_dir=args.out_dir, verify_dir=args.verify_dir)
     return 0

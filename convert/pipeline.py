@@ -12,6 +12,7 @@ from tfedge.convert.progress import progress
 from tfedge.convert.quantize import Quantization
 from tfedge.convert.run_folder import open_run
 from tfedge.convert.verify import format_table, keras_reference, verify_variant
+from tfedge.edge.verify import labelled_items
 from tfedge.errors import AccuracyError
 from tfedge.fileio import check_writable_parent, write_bytes_atomic
 from tfedge.run_layout import tflite_name
@@ -21,7 +22,8 @@ ALL_MODES = [q.value for q in Quantization]
 
 def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
                 io_type: str = "uint8", verify: bool = True, max_drop: float | None = 1.0,
-                out_dir: str | Path | None = None, log=print, stream=None) -> list[dict]:
+                out_dir: str | Path | None = None, verify_dir: str | Path | None = None,
+                log=print, stream=None) -> list[dict]:
     """Convert a run folder to each mode; returns one row per written file.
 
     Args:
@@ -35,6 +37,8 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
         max_drop: percentage points a full-integer model may lose against the Keras model before
             AccuracyError (raised after every file is written and the table printed); None: no limit.
         out_dir: where to write the files (default: the run folder).
+        verify_dir: measure on this labelled folder (one subfolder per label) instead of the
+            run's validation images, e.g. a held-out test set.
         log: prints the table and notes; stream: where progress bars go (default stderr).
     """
     run = open_run(run_dir)
@@ -45,7 +49,12 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
     if any(q.needs_calibration for q in quantizations):
         pixels = calibration_pixels(run.items("train"), run.card, calibration_images, stream=stream)
         log(f"calibrating on {len(pixels)} training images, stratified across classes")
-    val_items = run.items("val") if verify else []
+    if not verify:
+        val_items = []
+    elif verify_dir is not None:
+        val_items = labelled_items(verify_dir, run.card.labels)
+    else:
+        val_items = run.items("val")
     reference = None
     if val_items and run.keras_model.exists():
         reference = keras_reference(run.keras_model, val_items, run.card)
@@ -71,8 +80,9 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
         rows.append(row)
     log(format_table(rows))
     if val_items:
-        log(f"accuracy on the run's {rows[0].get('images', 0)} validation images, decoded and "
-            "preprocessed as the device does; 'vs keras': the Keras model on the same pixels")
+        where = f"images of {verify_dir}" if verify_dir is not None else "validation images of the run"
+        log(f"accuracy on {rows[0].get('images', 0)} {where}, decoded and preprocessed as the device "
+            "does; 'vs keras': the Keras model on the same pixels")
     for row in rows:
         log(f"wrote {row['path']}")
     if max_drop is not None:

@@ -65,8 +65,11 @@ def format_table(rows: list[dict]) -> str:
         size = f"{row['bytes'] / 1024:.1f} KiB"
         accuracy = f"{row['accuracy'] * 100:.2f}%" if "accuracy" in row else "-"
         difference = f"{row['difference_pp']:+.2f} pp" if "difference_pp" in row else "-"
-        drop = (f"{row['largest_drop_pp']:+.2f} pp ({row['largest_drop_class']})"
-                if "largest_drop_pp" in row else "-")
+        drop = "-"
+        if row.get("largest_drop_pp", 0) > 0:
+            drop = f"{row['largest_drop_pp']:.2f} pp ({row['largest_drop_class']})"
+        elif "largest_drop_pp" in row:
+            drop = "none"
         speed = f"{row['mean_inference_ms']:.3f}" if "mean_inference_ms" in row else "-"
         lines.append(f"{row['variant']:8s} {size:>10s} {accuracy:>9s} {difference:>9s}  {drop:28s} "
                      f"{speed:>8s} {row['convert_seconds']:9.1f}")
