@@ -45,6 +45,7 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
     out_dir = Path(out_dir) if out_dir is not None else run.path
     check_writable_parent(out_dir / tflite_name("float32"))
     quantizations = [Quantization(mode) for mode in dict.fromkeys(modes)]
+    card = run.card.replace(provenance=dict(run.card.provenance, source_run=str(run.path.resolve())))
     pixels = None
     if any(q.needs_calibration for q in quantizations):
         pixels = calibration_pixels(run.items("train"), run.card, calibration_images, stream=stream)
@@ -65,9 +66,12 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
         def calibration(label=quantization.value):
             return progress(pixels, len(pixels), f"calibrating {label}", stream)
 
-        model = convert(run.saved_model, quantization, run.card,
-                        calibration=calibration if quantization.needs_calibration else None,
-                        io_type=io_type)
+        if quantization.needs_calibration:
+            model = convert(run.saved_model, quantization,
+                            card.replace(provenance=dict(card.provenance, calibration_images=len(pixels))),
+                            calibration=calibration, io_type=io_type)
+        else:
+            model = convert(run.saved_model, quantization, card)
         seconds = time.perf_counter() - started
         name = READY_NAME if quantization is Quantization.EDGETPU else tflite_name(quantization.value)
         path = write_bytes_atomic(out_dir / name, model)

@@ -47,7 +47,7 @@ def edgetpu_problems(model: TfliteModel) -> list[str]:
     dynamic = [t.name for t in graph.tensors if not t.static_shape]
     if dynamic:
         problems.append(f"{len(dynamic)} tensors with dynamic sizes (first: {dynamic[0]!r}): the "
-                        "compiler needs static shapes")
+                        "compiler needs static shapes (convert with --quant edgetpu: batch 1)")
     # int32 is fine: quantized biases, and constant shapes and axes
     unquantized = [t for t in graph.tensors if t.dtype.startswith(("float", "bfloat"))]
     if unquantized:

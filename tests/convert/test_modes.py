@@ -36,6 +36,8 @@ def test_every_mode_is_written_with_its_card(all_modes, trained_run):
         card = read_embedded_card(open(row["path"], "rb").read())
         assert card.quantization == mode
         assert card.provenance["run"] == trained_run.name
+        assert card.provenance["source_run"] == str(trained_run.resolve())
+        assert card.provenance.get("calibration_images") == (100 if mode in ("int8", "edgetpu") else None)
         assert card.provenance["tfedge_version"] and len(card.provenance["source_model_sha256"]) == 16
     assert rows["float16"]["bytes"] < rows["float32"]["bytes"]
     assert rows["dynamic"]["bytes"] < rows["float16"]["bytes"]

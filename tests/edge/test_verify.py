@@ -43,3 +43,16 @@ def test_class_folders_that_are_not_the_models_labels(capsys, tflite_models, fas
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 3 and len(err) == 1
     assert "cat" in err[0] and "not among the model's labels" in err[0] and "Ankle_boot" in err[0]
+
+
+def test_verify_and_inspect_run_without_tensorflow(tflite_models, fashion_dir):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['tensorflow'] = None\n"
+            "from tfedge.main import main\n"
+            f"assert main(['verify', {str(tflite_models['int8'])!r}, {str(fashion_dir / 'test')!r}]) == 0\n"
+            f"assert main(['inspect', {str(tflite_models['int8'])!r}]) == 0\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "accuracy" in result.stdout and "interpreter: loads" in result.stdout
