@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,37 +12,25 @@ from tfedge.edge.evaluate import Evaluation, evaluate
 from tfedge.edge.labelled import load_pixels
 
 
-@dataclass
-class Reference:
-    """The Keras model's predictions on the validation images, decoded the device's way."""
-
-    evaluation: Evaluation
-
-    @property
-    def accuracy(self) -> float:
-        return self.evaluation.accuracy
-
-
-def keras_reference(keras_model: Path, items: list[tuple[Path, int]], card: ModelCard) -> Reference:
+def keras_reference(keras_model: Path, items: list[tuple[Path, int]], card: ModelCard) -> Evaluation:
     """Evaluate runs/NAME/model.keras on `items` preprocessed exactly as the device does."""
     import keras
 
     model = keras.models.load_model(str(keras_model), compile=False)
     pixels, true, _ = load_pixels(items, card)
     scores = model.predict(pixels.astype(np.float32), batch_size=256, verbose=0)
-    return Reference(Evaluation(card.labels, true.astype(np.int64),
-                                np.argmax(scores, axis=-1).astype(np.int64), [], []))
+    return Evaluation(card.labels, true.astype(np.int64), np.argmax(scores, axis=-1).astype(np.int64), [], [])
 
 
-def largest_drop(evaluation: Evaluation, reference: Reference) -> tuple[str, float]:
+def largest_drop(evaluation: Evaluation, reference: Evaluation) -> tuple[str, float]:
     """(label, percentage points) of the class that lost the most accuracy against the reference."""
-    ours, theirs = evaluation.per_class_accuracy(), reference.evaluation.per_class_accuracy()
+    ours, theirs = evaluation.per_class_accuracy(), reference.per_class_accuracy()
     drops = {label: (theirs[label] - ours.get(label, 0.0)) * 100 for label in theirs}
     label = max(drops, key=drops.get)
     return label, drops[label]
 
 
-def verify_variant(path: Path, items: list[tuple[Path, int]], reference: Reference | None) -> dict:
+def verify_variant(path: Path, items: list[tuple[Path, int]], reference: Evaluation | None) -> dict:
     """Accuracy, difference from the reference and speed of one .tflite, as a table row's fields."""
     classifier = Classifier(path)
     evaluation = evaluate(classifier, items, classifier.labels)

@@ -135,3 +135,27 @@ def test_accuracy_error_names_remedies():
     assert "1.50" in message and "Shirt" in message and "500 calibration images" in message
     assert "--calibration-images" in message and "--max-drop" in message
     _check_drop(rows, 2.0, 500)  # within the limit: no error; float32 is never judged
+
+
+def test_convert_exits_7_when_int8_drops_more_than_allowed(capsys, trained_run, tmp_path, monkeypatch):
+    from tfedge.convert import pipeline
+    from tfedge.edge.evaluate import Evaluation
+    from tfedge.main import main
+
+    real_reference = pipeline.keras_reference
+
+    def flawless_reference(keras_model, items, card):  # a Keras model right on every image
+        measured = real_reference(keras_model, items, card)
+        return Evaluation(measured.labels, measured.true, measured.true.copy(), [], [])
+
+    monkeypatch.setattr(pipeline, "keras_reference", flawless_reference)
+    code = main(["convert", str(trained_run), "--quant", "float32", "int8", "--calibration-images", "50",
+                 "--out-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 7
+    error = captured.err.strip().splitlines()[-1]
+    assert error.startswith("tfedge convert: error: int8 lost") and "--max-drop 1" in error
+    assert "tried: 50 calibration images" in error
+    assert (tmp_path / "model_int8.tflite").exists()  # written: the user can still inspect it
+    assert main(["convert", str(trained_run), "--quant", "int8", "--calibration-images", "50",
+                 "--out-dir", str(tmp_path), "--max-drop", "100"]) == 0
