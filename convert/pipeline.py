@@ -85,8 +85,9 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
     log(format_table(rows))
     if val_items:
         where = f"images of {verify_dir}" if verify_dir is not None else "validation images of the run"
+        keras_text = f" ({reference.accuracy * 100:.2f}%)" if reference is not None else ""
         log(f"accuracy on {rows[0].get('images', 0)} {where}, decoded and preprocessed as the device "
-            "does; 'vs keras': the Keras model on the same pixels")
+            f"does; 'vs keras': the Keras model{keras_text} on the same pixels")
     for row in rows:
         log(f"wrote {row['path']}")
     if max_drop is not None:
