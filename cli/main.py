@@ -19,6 +19,8 @@ COMMANDS = {
     "train": ("tfedge.train.cli", "train a classifier on an image folder"),
     "convert": ("tfedge.convert.cli", "convert a trained run to .tflite (float32, int8, ...)"),
     "run": ("tfedge.edge.cli", "classify frames from a camera, video or folder"),
+    "verify": ("tfedge.edge.verify_cli", "measure a .tflite's accuracy on labelled images, per class"),
+    "inspect": ("tfedge.edge.inspect_cli", "show a .tflite's card, tensors, operators, Edge TPU readiness"),
     "bench": ("tfedge.edge.bench_cli", "measure a model's invoke latency per backend and thread count"),
     "service": ("tfedge.edge.service_cli", "print or install a systemd unit that runs tfedge run at boot"),
 }

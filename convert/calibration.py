@@ -1,4 +1,4 @@
-"""Calibration images for int8: drawn from the training images, stratified across classes."""
+"""Calibration images for the full-integer modes: training images, stratified across classes."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
+from tfedge.convert.progress import progress
 from tfedge.edge.card import ModelCard
 from tfedge.edge.labelled import load_pixels
-from tfedge.errors import DataError
+from tfedge.errors import DataError, UsageError
 
 MIN_CALIBRATION_IMAGES = 10
+DEFAULT_CALIBRATION_IMAGES = 500
+_CHUNK = 64
 
 
 def stratified_sample(items: list[tuple[Path, int]], count: int, seed: int = 0):
@@ -30,11 +33,23 @@ def stratified_sample(items: list[tuple[Path, int]], count: int, seed: int = 0):
     return chosen
 
 
-def calibration_pixels(items: list[tuple[Path, int]], card: ModelCard, count: int = 500,
-                       seed: int = 0) -> np.ndarray:
-    """uint8 pixels [N, H, W, C] for calibration, decoded the device's way."""
-    pixels, _, _ = load_pixels(stratified_sample(items, count, seed), card)
-    if len(pixels) < min(count, MIN_CALIBRATION_IMAGES):
-        raise DataError(f"only {len(pixels)} readable calibration images; int8 needs at least "
-                        f"{MIN_CALIBRATION_IMAGES}: add training images")
+def calibration_pixels(items: list[tuple[Path, int]], card: ModelCard,
+                       count: int = DEFAULT_CALIBRATION_IMAGES, seed: int = 0,
+                       stream=None) -> np.ndarray:
+    """uint8 pixels [N, H, W, C] for calibration, decoded the device's way, with a progress bar.
+
+    Raises UsageError for a `count` below the minimum and DataError when the training images
+    hold fewer readable images than the minimum.
+    """
+    if count < MIN_CALIBRATION_IMAGES:
+        raise UsageError(f"--calibration-images {count} is too few; use at least "
+                         f"{MIN_CALIBRATION_IMAGES} (default {DEFAULT_CALIBRATION_IMAGES})")
+    chosen = stratified_sample(items, count, seed)
+    chunks = [chosen[i:i + _CHUNK] for i in range(0, len(chosen), _CHUNK)]
+    loaded = [load_pixels(chunk, card)[0]
+              for chunk in progress(chunks, len(chosen), "reading calibration images", stream, len)]
+    pixels = np.concatenate(loaded) if loaded else np.zeros((0, *card.input_size, card.channels), np.uint8)
+    if len(pixels) < MIN_CALIBRATION_IMAGES:
+        raise DataError(f"only {len(pixels)} readable training images for calibration; the "
+                        f"full-integer modes need at least {MIN_CALIBRATION_IMAGES}: add training images")
     return pixels

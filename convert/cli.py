@@ -1,29 +1,49 @@
-"""`tfedge convert runs/NAME --quant float32|int8`: write .tflite files and measure them."""
+"""`tfedge convert runs/NAME --quant MODE... | --all`: write .tflite files, verify them, one table."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-QUANT_CHOICES = ["float32", "int8"]
+# the values of tfedge.convert.quantize.Quantization (kept here so parsing imports only stdlib)
+QUANT_CHOICES = ["float32", "float16", "dynamic", "int8", "edgetpu"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, help="a run folder written by `tfedge train`")
-    parser.add_argument("--quant", nargs="+", default=["int8"], choices=QUANT_CHOICES,
-                        help="one or more modes (default int8)")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--quant", nargs="+", default=["int8"], choices=QUANT_CHOICES,
+                       help="one or more modes (default int8)")
+    modes.add_argument("--all", action="store_true",
+                       help="every mode, from one shared calibration")
+    parser.add_argument("--io-type", default="uint8", choices=["uint8", "int8"],
+                        help="input and output type of int8/edgetpu models (default uint8: camera bytes)")
     parser.add_argument("--calibration-images", type=int, default=500,
-                        help="training images used to calibrate int8 (default 500)")
+                        help="training images, stratified across classes, that calibrate int8 "
+                             "(default 500)")
+    parser.add_argument("--max-drop", type=float, default=1.0, metavar="PP",
+                        help="percentage points int8 may lose against the Keras model on the "
+                             "validation images before exit code 7 (default 1.0)")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="folder for the .tflite files (default: the run folder)")
+    parser.add_argument("--verify-dir", type=Path, default=None,
+                        help="labelled folder (one subfolder per label) to measure on instead of the "
+                             "run's validation images, e.g. a held-out test set")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip measuring each model's accuracy on the validation images")
 
 
 def run(args: argparse.Namespace) -> int:
+    from tfedge.errors import UsageError
     from tfedge.train.quiet import quiet_tensorflow
 
+    if args.max_drop < 0:
+        raise UsageError(f"--max-drop {args.max_drop:g} is negative; give percentage points, e.g. 1.0")
     quiet_tensorflow(args.debug)
-    from tfedge.convert.pipeline import convert_run
+    from tfedge.convert.pipeline import ALL_MODES, convert_run
 
-    convert_run(args.run_dir, args.quant, calibration_images=args.calibration_images,
-                verify=not args.no_verify)
+    convert_run(args.run_dir, ALL_MODES if args.all else args.quant,
+                calibration_images=args.calibration_images, io_type=args.io_type,
+                verify=not args.no_verify, max_drop=None if args.no_verify else args.max_drop,
+                out_dir=args.out_dir, verify_dir=args.verify_dir)
     return 0

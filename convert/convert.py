@@ -23,20 +23,63 @@ def source_hash(saved_model: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _serving_function(tf, saved_model: Path, batch_size: int | None):
+    """The SavedModel's serving signature (loaded), checked to take one image tensor."""
+    try:
+        loaded = tf.saved_model.load(str(saved_model))
+    except (OSError, ValueError, RuntimeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"{saved_model}: cannot be loaded as a SavedModel ({first_line}); give "
+                         "the folder `tfedge train --out` wrote") from None
+    signatures = getattr(loaded, "signatures", {})
+    if "serving_default" not in signatures:
+        raise ModelError(f"{saved_model}: the SavedModel has no serving_default signature; export "
+                         "it with model.export(...)")
+    function = signatures["serving_default"]
+    specs = list(function.structured_input_signature[1].values())
+    shape = specs[0].shape if len(specs) == 1 else None
+    if shape is None or shape.rank != 4 or shape[-1] not in (1, 3):
+        described = [str(s.shape) for s in specs]
+        raise ModelError(f"{saved_model}: the model's input {', '.join(described) or 'is missing'} "
+                         "is not one image (expected [batch, height, width, 1 or 3]); tfedge "
+                         "converts image classifiers only")
+    if batch_size is None:
+        return loaded, function
+    name = next(iter(function.structured_input_signature[1]))
+    fixed = tf.TensorSpec([batch_size, *shape[1:]], specs[0].dtype, name=name)
+    static = tf.function(lambda pixels: function(**{name: pixels}), input_signature=[fixed])
+    return loaded, static.get_concrete_function()
+
+
 def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
-            calibration: Callable[[], Iterable[np.ndarray]] | None = None) -> bytes:
-    """Convert a SavedModel to .tflite bytes that carry `card` (updated with mode and hashes)."""
+            calibration: Callable[[], Iterable[np.ndarray]] | None = None,
+            io_type: str = "uint8") -> bytes:
+    """Convert a SavedModel to .tflite bytes that carry `card` (updated with mode and hashes).
+
+    Args:
+        saved_model: folder of a TensorFlow SavedModel with a serving_default signature.
+        mode: the quantization mode.
+        card: the run's card; the copy embedded records mode, io type, version and source hash.
+        calibration: returns an iterable of uint8 pixel arrays (H, W, C); full-integer modes only.
+        io_type: "uint8" or "int8" input and output for the full-integer modes.
+    """
     import tensorflow as tf
 
     saved_model = Path(saved_model)
     if mode.needs_calibration and calibration is None:
         raise ValueError(f"{mode.value} needs calibration images")
+    # the Edge TPU compiler needs static shapes: batch 1, not the SavedModel's dynamic batch
+    loaded, function = _serving_function(tf, saved_model, 1 if mode is Quantization.EDGETPU else None)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], loaded)
+    CONFIGURE[mode](tf, converter, calibration, io_type)
     try:
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    except (OSError, ValueError, RuntimeError) as error:
-        raise ModelError(f"{saved_model}: cannot be loaded as a SavedModel ({error})") from None
-    CONFIGURE[mode](tf, converter, calibration)
-    model = converter.convert()
+        model = converter.convert()
+    except Exception as error:  # noqa: BLE001 - the converter raises ConverterError, RuntimeError, ...
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"{saved_model}: the TFLite converter failed for {mode.value} "
+                         f"({first_line})") from None
     provenance = dict(card.provenance, tfedge_version=__version__,
                       source_model_sha256=source_hash(saved_model))
+    if mode.full_integer:
+        provenance["io_type"] = io_type
     return embed_card(model, card.replace(quantization=mode.value, provenance=provenance))

@@ -13,13 +13,19 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 CARD_NAME = "tfedge_card.json"
 LABELS_NAME = "labels.txt"
 FORMAT_VERSION = 1
+MAX_CARD_BYTES = 1 << 20  # a card is a few KiB; a larger entry is refused, not decompressed
+# what a damaged or hostile appended archive can raise while being read
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, ValueError, OSError, EOFError, UnicodeDecodeError, zlib.error,
+                   NotImplementedError, RuntimeError, struct.error, KeyError, OverflowError)
 
 COLOR_ORDERS = ("RGB", "BGR", "GRAY")
 
@@ -79,16 +85,20 @@ class ModelCard:
     def from_json(cls, text: str) -> ModelCard:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:  # deep nesting: hostile input
             raise ValueError(f"model card is not valid JSON ({error})") from None
         if not isinstance(data, dict):
             raise ValueError("model card is not a JSON object")
         data.pop("format_version", None)
         known = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(data.get("labels"), list) or not isinstance(data.get("input_size"), list):
+            raise ValueError("model card needs a list of labels and an input_size [height, width]")
+        if len(data["input_size"]) != 2:
+            raise ValueError(f"model card input_size {data['input_size']} is not [height, width]")
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
-        except TypeError as error:
-            raise ValueError(f"model card is incomplete ({error})") from None
+        except (TypeError, IndexError, KeyError, OverflowError) as error:
+            raise ValueError(f"model card is incomplete or malformed ({error})") from None
 
     def replace(self, **changes) -> ModelCard:
         return dataclasses.replace(self, **changes)
@@ -105,14 +115,15 @@ def load_card(path: str | Path) -> ModelCard:
 def _zip_start(model: bytes) -> int | None:
     """Offset where an appended zip archive starts, or None when there is none."""
     buffer = io.BytesIO(model)
-    if not zipfile.is_zipfile(buffer):
-        return None
     try:
+        if not zipfile.is_zipfile(buffer):
+            return None
         with zipfile.ZipFile(buffer) as archive:
             infos = archive.infolist()
-            return min(info.header_offset for info in infos) if infos else None
-    except (zipfile.BadZipFile, ValueError, OSError):
+            start = min(info.header_offset for info in infos) if infos else None
+    except _ARCHIVE_ERRORS:
         return None
+    return start if start is not None and 0 <= start <= len(model) else None
 
 
 def strip_embedded(model: bytes) -> bytes:
@@ -142,8 +153,10 @@ def read_embedded_card(model: bytes) -> ModelCard | None:
         with zipfile.ZipFile(io.BytesIO(model)) as archive:
             if CARD_NAME not in archive.namelist():
                 return None
+            if archive.getinfo(CARD_NAME).file_size > MAX_CARD_BYTES:
+                raise ValueError(f"{CARD_NAME} is larger than {MAX_CARD_BYTES} bytes")
             text = archive.read(CARD_NAME).decode("utf-8")
-    except (zipfile.BadZipFile, ValueError, OSError, UnicodeDecodeError, EOFError) as error:
+    except _ARCHIVE_ERRORS as error:
         raise ValueError(f"the model's embedded card cannot be read ({error})") from None
     return ModelCard.from_json(text)
 

@@ -31,6 +31,14 @@ class Evaluation:
                 result[label] = float(np.mean(self.predicted[mask] == index))
         return result
 
+    def confusion(self) -> np.ndarray:
+        """[true class, predicted class] counts over all labels."""
+        size = len(self.labels)
+        matrix = np.zeros((size, size), dtype=np.int64)
+        valid = (self.predicted >= 0) & (self.predicted < size) if len(self.predicted) else []
+        np.add.at(matrix, (self.true[valid], self.predicted[valid]), 1)
+        return matrix
+
     @property
     def mean_inference_ms(self) -> float:
         return float(np.mean(self.inference_ms)) if self.inference_ms else 0.0
@@ -49,4 +57,6 @@ def evaluate(classifier: Classifier, items: list[tuple[Path, int]], labels: list
         true.append(label)
         predicted.append(prediction.index)
         times.append(prediction.inference_ms)
-    return Evaluation(labels, np.asarray(true), np.asarray(predicted), times, skipped)
+    return Evaluation(labels, np.asarray(true, dtype=np.int64), np.asarray(predicted, dtype=np.int64),
+                      times, skipped)
+

@@ -150,15 +150,22 @@ def load_edgetpu_delegate(backend: Backend, device: str | None = None, system: s
 
 
 def cpu_sibling(model_path: str | Path) -> Path:
-    """The CPU model beside an Edge TPU model: `x_edgetpu.tflite` -> `x.tflite`."""
+    """The CPU model beside an Edge TPU model `x_edgetpu.tflite`.
+
+    That is `x.tflite` (the Coral convention: the compiler's input) or `x_edgetpu_ready.tflite`
+    (what `tfedge convert --quant edgetpu` compiles from), whichever exists.
+    """
     path = Path(model_path)
     if not path.stem.endswith(EDGETPU_SUFFIX):
         return path
-    sibling = path.with_name(path.stem[: -len(EDGETPU_SUFFIX)] + path.suffix)
-    if not sibling.exists():
-        raise ModelError(f"--fallback-cpu needs the CPU model {sibling.name} beside {path.name}; "
-                         "convert it (tfedge convert ... --quant int8) or copy it there")
-    return sibling
+    base = path.stem[: -len(EDGETPU_SUFFIX)]
+    candidates = [path.with_name(base + path.suffix),
+                  path.with_name(f"{base}{EDGETPU_SUFFIX}_ready{path.suffix}")]
+    for sibling in candidates:
+        if sibling.exists():
+            return sibling
+    raise ModelError(f"--fallback-cpu needs the CPU model {candidates[0].name} or {candidates[1].name} "
+                     f"beside {path.name}; convert it (tfedge convert ... --quant edgetpu) or copy it there")
 
 
 def make_interpreter(

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.card import LABELS_NAME, ModelCard, load_labels_file, read_embedded_card
+from tfedge.edge.tflite_file import parse_tflite
 from tfedge.errors import ModelError
 
 TFLITE_IDENTIFIER = b"TFL3"
@@ -39,6 +40,10 @@ def read_model_file(path: str | Path) -> ModelFile:
     content = path.read_bytes()
     if len(content) < 8 or content[4:8] != TFLITE_IDENTIFIER:
         raise ModelError(f"{path}: not a valid .tflite file (no TFL3 flatbuffer header)")
+    try:  # a bounds-checked look before the interpreter, which trusts the file, ever sees it
+        parse_tflite(content)
+    except ValueError as error:
+        raise ModelError(f"{path}: not a valid .tflite file ({error})") from None
     try:
         card = read_embedded_card(content)
     except ValueError as error:

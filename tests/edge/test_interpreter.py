@@ -136,8 +136,14 @@ def test_edgetpu_flag_on_a_cpu_model_is_refused(capsys, tflite_models, tmp_path)
 
 
 def test_cpu_sibling_must_exist(tmp_path):
-    with pytest.raises(ModelError, match="needs the CPU model m.tflite"):
+    with pytest.raises(ModelError, match="needs the CPU model m.tflite or m_edgetpu_ready.tflite"):
         cpu_sibling(tmp_path / "m_edgetpu.tflite")
+
+
+@pytest.mark.parametrize("name", ["m.tflite", "m_edgetpu_ready.tflite"])
+def test_cpu_sibling_follows_coral_and_tfedge_convert_names(tmp_path, name):
+    (tmp_path / name).write_bytes(b"model")
+    assert cpu_sibling(tmp_path / "m_edgetpu.tflite") == tmp_path / name
 
 
 def test_backend_and_version_printed_once_at_start(capsys, tflite_models, fashion_dir):

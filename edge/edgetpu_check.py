@@ -1,0 +1,64 @@
+"""Will `edgetpu_compiler` take this model? The checks it needs, on the parsed flatbuffer.
+
+Used by `tfedge inspect` (Edge TPU readiness) and by `tfedge convert --quant edgetpu` (the
+preflight before compiling). Sources: Coral's "TensorFlow models on the Edge TPU" requirements
+(8-bit quantized tensors, static sizes, batch 1, supported operations).
+"""
+
+from __future__ import annotations
+
+from tfedge.edge.tflite_file import TfliteModel
+
+COMPILED_OPERATOR = "edgetpu-custom-op"  # what the compiler leaves in a compiled model
+
+# Builtin operators the Edge TPU can run (Coral's supported-operations table), by schema name.
+EDGETPU_OPERATORS = frozenset({
+    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "EXPAND_DIMS",
+    "FULLY_CONNECTED", "L2_NORMALIZATION", "LOGISTIC", "LSTM", "MAXIMUM", "MAX_POOL_2D", "MEAN",
+    "MINIMUM", "MUL", "PACK", "PAD", "PRELU", "QUANTIZE", "REDUCE_MAX", "REDUCE_MIN", "RELU",
+    "RELU6", "RELU_N1_TO_1", "RESHAPE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "RSQRT",
+    "SLICE", "SOFTMAX", "SPACE_TO_DEPTH", "SPLIT", "SQUARED_DIFFERENCE", "SQUEEZE",
+    "STRIDED_SLICE", "SUB", "SUM", "TANH", "TRANSPOSE", "TRANSPOSE_CONV",
+})
+EIGHT_BIT = ("int8", "uint8")
+
+
+def is_compiled(model: TfliteModel) -> bool:
+    return COMPILED_OPERATOR in model.operator_histogram()
+
+
+def edgetpu_problems(model: TfliteModel) -> list[str]:
+    """What stops `edgetpu_compiler` from putting the whole model on the Edge TPU; [] when ready."""
+    if is_compiled(model):
+        return []
+    problems = []
+    if len(model.subgraphs) > 1:
+        problems.append(f"{len(model.subgraphs)} subgraphs: the Edge TPU maps only the first")
+    graph = model.main
+    for kind, indexes in (("input", graph.inputs), ("output", graph.outputs)):
+        for index in indexes:
+            tensor = graph.tensors[index]
+            if tensor.dtype not in EIGHT_BIT:
+                problems.append(f"{kind} {tensor.name!r} is {tensor.dtype}: needs uint8 or int8 "
+                                "(convert with --quant edgetpu or int8)")
+            if tensor.shape[:1] != [1]:
+                problems.append(f"{kind} {tensor.name!r} has batch {tensor.shape[:1] or '?'}: needs "
+                                "batch 1")
+    dynamic = [t.name for t in graph.tensors if not t.static_shape]
+    if dynamic:
+        problems.append(f"{len(dynamic)} tensors with dynamic sizes (first: {dynamic[0]!r}): the "
+                        "compiler needs static shapes (convert with --quant edgetpu: batch 1)")
+    # int32 is fine: quantized biases, and constant shapes and axes
+    unquantized = [t for t in graph.tensors if t.dtype.startswith(("float", "bfloat"))]
+    if unquantized:
+        first = unquantized[0]
+        problems.append(f"{len(unquantized)} tensors are not 8-bit quantized (first: {first.name!r}, "
+                        f"{first.dtype}): weights and activations must be int8")
+    histogram = {}
+    for operator in graph.operators:
+        histogram[operator.name] = histogram.get(operator.name, 0) + 1
+    for name, count in histogram.items():
+        if name not in EDGETPU_OPERATORS:
+            problems.append(f"operator {name} ({count}x) is not supported by the Edge TPU: it and "
+                            "everything after it would run on the CPU")
+    return problems
