@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tfedge.edge.sinks import network_cli  # the web view and MQTT options (issue 6)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="a .tflite file (its card, or a labels.txt beside it)")
@@ -17,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=["auto", "litert", "tflite-runtime", "tensorflow"],
                         help="interpreter backend (default: the first available, in this order)")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    network_cli.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.headless and headless:
         print("tfedge run: no display available; running headless (JSON lines)", file=sys.stderr)
     sinks = [JsonLinesSink()] if headless else [OverlaySink()]
+    sinks += network_cli.build_sinks(args)
     summary = run_pipeline(classifier, source, sinks, max_frames=args.max_frames)
     if not headless:
         print(summary, file=sys.stderr)
