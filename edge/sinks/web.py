@@ -19,6 +19,7 @@ import collections
 import hmac
 import ipaddress
 import json
+import select
 import socket
 import sys
 import threading
@@ -101,6 +102,11 @@ class JpegPublisher:
         self._jpeg_ready = threading.Condition(self._lock)
         self._thread = threading.Thread(target=self._encode_loop, name="tfedge-web-jpeg", daemon=True)
         self._thread.start()
+
+    @property
+    def waiting_for_frame(self) -> bool:
+        """True while the encoder waits for the next frame (viewers present, rate cap allows)."""
+        return self._wanted
 
     def offer(self, frame, result: dict) -> None:
         """Called for every frame by the inference loop; copies it only when the encoder wants one."""
@@ -321,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
             seen = 0
             while True:
                 seen, jpeg = publisher.next_jpeg(seen)
-                if publisher.closed:
+                if publisher.closed or (jpeg is None and _peer_closed(self.connection)):
                     break
                 if jpeg is not None:
                     self.wfile.write(b"--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
@@ -331,6 +337,15 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             publisher.remove_viewer()
             self.close_connection = True
+
+
+def _peer_closed(connection: socket.socket) -> bool:
+    """True when a viewer has hung up (noticed between frames, so a paused video frees it too)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 class _WebServer(ThreadingHTTPServer):
