@@ -56,7 +56,7 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     except ValueError:
         raise UsageError(usage) from None
     topic = parts.path.strip("/")
-    if not topic or "+" in topic or "#" in topic or parts.query or parts.fragment:
+    if not topic or "+" in topic or "#" in url or parts.query:
         raise UsageError(usage + "; the topic must be set and must not contain + or #")
     return MqttTarget(parts.hostname, port, topic, parts.scheme == "mqtts",
                       unquote(parts.username) if parts.username else None,
