@@ -296,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _send_json(self, data: dict, head: bool) -> None:
-        self._send(HTTPStatus.OK, (json.dumps(data) + "\n").encode(), "application/json", head)
+        self._send(HTTPStatus.OK, (json.dumps(data, default=str) + "\n").encode(), "application/json", head)
 
     def _send_one_frame(self, head: bool) -> None:
         publisher = self.server.sink.publisher
