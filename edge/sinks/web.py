@@ -166,8 +166,11 @@ class JpegPublisher:
                 continue
             last = time.monotonic()
             frame, result = taken
-            ok, buffer = cv2.imencode(".jpg", draw_overlay(frame, result),
-                                      [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+            try:
+                frame = draw_overlay(frame, result)
+            except (KeyError, TypeError, ValueError, cv2.error):  # a result without a label: plain video
+                pass
+            ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
             if not ok:
                 continue
             with self._lock:

@@ -59,15 +59,15 @@ def raw_request(port, target, host="127.0.0.1"):
 class InferenceLoop(threading.Thread):
     """Emits a result and a frame every millisecond, as the pipeline's loop would."""
 
-    def __init__(self, sink, frame):
+    def __init__(self, sink, frame, fixed_result=None):
         super().__init__(daemon=True)
-        self.sink, self.frame, self.count = sink, frame, 0
+        self.sink, self.frame, self.count, self.fixed_result = sink, frame, 0, fixed_result
         self.stopping = threading.Event()
         self.start()
 
     def run(self):
         while not self.stopping.wait(0.001):
-            self.sink.emit(result(self.count), self.frame)
+            self.sink.emit(self.fixed_result or result(self.count), self.frame)
             self.count += 1
 
     def stop(self):
@@ -156,6 +156,16 @@ def test_frames_are_encoded_only_while_watched_and_once_for_all_viewers(sink, fr
     for viewer in viewers:
         viewer.close()
     wait_until(lambda: sink.publisher.viewers == 0, "the viewers to leave")
+
+
+def test_a_result_without_a_label_still_streams_the_video(sink, frames):
+    loop = InferenceLoop(sink, frames[0], {"frame": 0, "timestamp": 1.0})
+    try:
+        status, headers, body = request(sink.port, "/frame.jpg")
+        assert status == 200 and body[:2] == b"\xff\xd8"
+        assert json.loads(request(sink.port, "/api/status")[2])["label"] is None
+    finally:
+        loop.stop()
 
 
 def test_a_stalled_viewer_does_not_hold_up_inference_or_other_viewers(frames):
