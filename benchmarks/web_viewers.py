@@ -92,9 +92,13 @@ class LoopingVideo:
     def read(self):
         ok, frame = self.source.read()
         if not ok:
-            self.source.release()
-            self.source = open_source(self.path)
-            ok, frame = self.source.read()
+            capture = getattr(self.source, "capture", None)
+            if capture is not None and capture.set(cv2.CAP_PROP_POS_FRAMES, 0):
+                ok, frame = self.source.read()
+            if not ok:
+                self.source.release()
+                self.source = open_source(self.path)
+                ok, frame = self.source.read()
         return ok, frame
 
     def release(self) -> None:
@@ -105,18 +109,14 @@ class LoopingVideo:
 
 
 class FrameClock:
-    """A sink that records when each frame was classified and stops the run on request."""
+    """A sink that counts classified frames (keeping nothing per frame) and stops the run on request."""
 
     def __init__(self) -> None:
-        self.times: list[float] = []
+        self.frames = 0
         self.stop_requested = False
 
     def emit(self, result: dict, frame=None) -> None:
-        self.times.append(time.perf_counter())
-
-    def fps_between(self, start: float, end: float) -> float:
-        count = sum(1 for t in self.times if start <= t < end)
-        return count / (end - start)
+        self.frames += 1
 
     def close(self, summary: dict) -> None:
         pass
@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", help="a video file (default: a 640x480 Fashion-MNIST video)")
     parser.add_argument("--viewers", type=int, default=20)
     parser.add_argument("--phase-seconds", type=float, default=20.0)
-    parser.add_argument("--rounds", type=int, default=3, help="pairs of phases (0 viewers, N viewers)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="pairs of phases (0 viewers, N viewers); 0 skips the FPS part")
     parser.add_argument("--warmup-seconds", type=float, default=3.0,
                         help="ignored at the start of each phase while viewers join or leave")
     parser.add_argument("--soak-seconds", type=float, default=600.0, help="RSS part; 0 skips it")
@@ -191,25 +192,35 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = threading.Thread(target=run_pipeline, args=(classifier, LoopingVideo(source_path),
                                                            [web, clock]), daemon=True)
     context = multiprocessing.get_context("spawn")
+    pipeline.start()
+    print(f"model {args.model} ({classifier.backend}), source {source_path}, "
+          f"{args.viewers} viewers, stream capped at {args.serve_fps:g} fps, CPUs {cpu_count()}")
+    if args.rounds > 0:
+        compare_fps(args, web, clock, context)
+    if args.soak_seconds > 0:
+        soak(args, web, clock, context)
+    clock.stop_requested = True
+    pipeline.join(60)
+    temp.cleanup()
+    return 0
+
+
+def compare_fps(args, web: WebSink, clock: FrameClock, context) -> None:
     count, stop, report = context.Value("i", 0), context.Event(), context.Queue()
     viewers = context.Process(target=viewer_process, args=(web.port, count, stop, False, report),
                               daemon=True)
     viewers.start()
-    pipeline.start()
-    print(f"model {args.model} ({classifier.backend}), source {source_path}, "
-          f"{args.viewers} viewers, stream capped at {args.serve_fps:g} fps, CPUs {cpu_count()}")
-
     fps = {0: [], args.viewers: []}
     for round_number in range(args.rounds):
         for watching in (0, args.viewers):
             count.value = watching
             time.sleep(args.warmup_seconds)
-            start, encoded = time.perf_counter(), web.publisher.encoded
+            start, encoded, frames = time.perf_counter(), web.publisher.encoded, clock.frames
             cpu, web_cpu = process_cpu_seconds(), web_threads_cpu_seconds()
             time.sleep(args.phase_seconds)
             end = time.perf_counter()
             cpu, web_cpu = process_cpu_seconds() - cpu, web_threads_cpu_seconds() - web_cpu
-            fps[watching].append(clock.fps_between(start, end))
+            fps[watching].append((clock.frames - frames) / (end - start))
             print(f"round {round_number + 1}: {watching:2d} viewers  {fps[watching][-1]:6.2f} inference FPS  "
                   f"{(web.publisher.encoded - encoded) / (end - start):5.2f} JPEG/s  "
                   f"process CPU {100 * cpu / (end - start):4.0f}%  live-view threads "
@@ -217,21 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     without, with_viewers = statistics.mean(fps[0]), statistics.mean(fps[args.viewers])
     # each phase with viewers against the mean of the phases without just before and after it
     paired = [fps[args.viewers][i] / statistics.mean(fps[0][i:i + 2]) for i in range(args.rounds)]
+    drop = 100 * (1 - with_viewers / without)
     print(f"mean FPS: 0 viewers {without:.2f}, {args.viewers} viewers {with_viewers:.2f}; "
-          f"ratio {with_viewers / without:.3f} (drop {100 * (1 - with_viewers / without):.1f}%, goal <= 5%); "
+          f"ratio {with_viewers / without:.3f} (drop {drop:.1f}%, goal <= 5%); "
           f"median of per-round ratios {statistics.median(paired):.3f}")
     stop.set()
     viewers.join(30)
-    part1 = report.get(timeout=30)
-    print(f"viewers received {part1['frames']} frames, {part1['bytes'] / 1e6:.1f} MB "
-          f"over {part1['connections']} connections")
-
-    if args.soak_seconds > 0:
-        soak(args, web, clock, context)
-    clock.stop_requested = True
-    pipeline.join(60)
-    temp.cleanup()
-    return 0
+    received = report.get(timeout=30)
+    print(f"viewers received {received['frames']} frames, {received['bytes'] / 1e6:.1f} MB "
+          f"over {received['connections']} connections")
 
 
 def soak(args, web: WebSink, clock: FrameClock, context) -> None:
@@ -242,11 +247,11 @@ def soak(args, web: WebSink, clock: FrameClock, context) -> None:
     start = time.monotonic()
     interval = max(args.soak_seconds / 10, 1.0)
     print(f"RSS soak: {args.soak_seconds:g} s, {args.viewers} viewers, one leaves and one joins every 0.5 s")
-    samples = [(0.0, rss_mb(), len(clock.times))]
+    samples = [(0.0, rss_mb(), clock.frames)]
     print(f"  t={0:6.0f} s  RSS {samples[0][1]:7.1f} MB  frames {samples[0][2]}")
     while time.monotonic() - start < args.soak_seconds:
         time.sleep(min(interval, args.soak_seconds - (time.monotonic() - start)))
-        samples.append((time.monotonic() - start, rss_mb(), len(clock.times)))
+        samples.append((time.monotonic() - start, rss_mb(), clock.frames))
         print(f"  t={samples[-1][0]:6.0f} s  RSS {samples[-1][1]:7.1f} MB  frames {samples[-1][2]}  "
               f"viewers now {web.publisher.viewers}")
     stop.set()
