@@ -13,7 +13,8 @@ viewers connect and leave every half second, and prints the process RSS along th
 The viewers run in a separate process (one thread, non-blocking sockets), like browsers on other
 machines would; on a single machine they still share its CPU. Without `--source`, a 640x480
 MP4 of Fashion-MNIST test images (Debian's dataset-fashion-mnist) is written to a temp folder.
-Any .tflite works as `--model`; an image-sized one (MobileNetV2 at 224) shows a device's load.
+Any .tflite works as `--model`; an image-sized one shows a device's load: `--make-model PATH`
+writes an untrained MobileNetV2 1.0 224 float32 (needs TensorFlow, on a desktop) and uses it.
 """
 
 from __future__ import annotations
@@ -64,6 +65,17 @@ def web_threads_cpu_seconds() -> float:
                 continue  # the thread ended meanwhile
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def make_mobilenet_v2(path: Path) -> str:
+    """An untrained MobileNetV2 1.0 224 (10 classes) as float32 .tflite, with a labels.txt beside it."""
+    import tensorflow as tf  # only to make the benchmark's model; the run itself never uses it
+
+    model = tf.keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3), classes=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    (path.parent / "labels.txt").write_text("".join(f"class{i}\n" for i in range(10)))
+    return str(path)
 
 
 def write_default_video(path: Path, frames: int = 90) -> Path:
@@ -170,7 +182,9 @@ def viewer_process(port: int, count, stop, churn: bool, report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="a .tflite model")
+    parser.add_argument("--model", help="a .tflite model")
+    parser.add_argument("--make-model", metavar="PATH",
+                        help="write an untrained MobileNetV2 224 float32 .tflite here and use it")
     parser.add_argument("--source", help="a video file (default: a 640x480 Fashion-MNIST video)")
     parser.add_argument("--viewers", type=int, default=20)
     parser.add_argument("--phase-seconds", type=float, default=20.0)
@@ -183,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve-fps", type=float, default=15.0)
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
+    if args.make_model:
+        args.model = make_mobilenet_v2(Path(args.make_model))
+    if not args.model:
+        parser.error("give --model MODEL.tflite or --make-model PATH")
 
     temp = tempfile.TemporaryDirectory()
     source_path = args.source or str(write_default_video(Path(temp.name) / "bench.mp4"))
