@@ -9,6 +9,8 @@ import sys
 import threading
 import warnings
 
+from tfedge.edge.sinks import network_cli  # stdlib-only: the web view and MQTT options
+
 SMOOTHING_CHOICES = ("average", "vote", "none")
 
 
@@ -68,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                "TFEDGE_FRAME, TFEDGE_TIMESTAMP, TFEDGE_SNAPSHOT in its environment)")
     triggers.add_argument("--snapshot-dir", default=None, metavar="DIR",
                           help="save the frame as a JPEG in DIR when it fires")
+    network_cli.add_arguments(parser)
 
 
 def _options(args: argparse.Namespace):
@@ -176,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         sinks = [JsonLinesSink()] if headless else [OverlaySink()]
         if trigger is not None:
             sinks.append(TriggerSink(trigger))
+        sinks += network_cli.build_sinks(args)
         info = {"model": str(classifier.model.path), "backend": str(classifier.backend),
                 "labels": list(classifier.labels), "source": description}
         capture = Capture(source, prepare=classifier.prepare, realtime=args.realtime).start()

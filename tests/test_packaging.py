@@ -41,3 +41,5 @@ def test_console_script_and_wheel_layout(tmp_path):
         for source in (ROOT / folder).rglob("*.py"):
             if package == "tfedge" or "__pycache__" not in source.parts:
                 assert f"{package}/{source.relative_to(ROOT / folder).as_posix()}" in names
+    for asset in ("web_page.html", "web_page.js", "web_page.css"):  # the live view's page
+        assert f"tfedge/edge/sinks/{asset}" in names

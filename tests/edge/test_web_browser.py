@@ -1,0 +1,148 @@
+"""The live view in a real headless Chromium: a frame is shown and the label follows the video.
+
+Chromium is driven over the DevTools protocol (websocket-client). Screenshots are saved under
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from sink_helpers import PipelineThread, switching_video, wait_until
+
+from tfedge.edge.classify import Classifier
+from tfedge.edge.sinks.web import WebSink
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+pytestmark = pytest.mark.skipif(CHROMIUM is None,
+                                reason="Chromium is not installed (apt-get install chromium)")
+
+
+class Chromium:
+    """A headless Chromium with a fresh profile, one tab, spoken to over the DevTools protocol."""
+
+    def __init__(self, profile: Path) -> None:
+        import websocket  # websocket-client, from the dev extra
+
+        self.process = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", "--remote-debugging-port=0",
+             "--window-size=1024,768", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = profile / "DevToolsActivePort"
+        port = wait_until(lambda: port_file.exists() and port_file.read_text().split("\n")[0],
+                          "Chromium's DevTools port")
+        pages = wait_until(lambda: self._pages(port), "a Chromium tab")
+        self.socket = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60,
+                                                  suppress_origin=True)
+        self.ids = itertools.count(1)
+
+    @staticmethod
+    def _pages(port):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
+            return [p for p in json.load(answer) if p.get("type") == "page"]
+
+    def call(self, method: str, **params) -> dict:
+        call_id = next(self.ids)
+        self.socket.send(json.dumps({"id": call_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == call_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message["result"]
+
+    def evaluate(self, expression: str):
+        answer = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return answer["result"].get("value")
+
+    def screenshot(self, path: Path) -> np.ndarray:
+        data = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+    def close(self) -> None:
+        self.socket.close()
+        self.process.terminate()
+        self.process.wait(30)
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    browser = Chromium(tmp_path / "profile")
+    yield browser
+    browser.close()
+
+
+def video_pixels(browser: Chromium, screenshot: np.ndarray) -> np.ndarray:
+    box = browser.evaluate("(() => { const r = document.getElementById('video')"
+                           ".getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()")
+    scale = screenshot.shape[1] / browser.evaluate("window.innerWidth")
+    left, top, width, height = (int(round(v * scale)) for v in box)
+    return screenshot[top:top + height, left:left + width]
+
+
+def test_page_shows_the_video_and_follows_the_label(chromium, tflite_models, fashion_dir, tmp_path):
+    classifier = Classifier(tflite_models["float32"])
+    video, starts = switching_video(classifier, fashion_dir / "test", tmp_path / "switch.mp4",
+                                    segments=2, frames_per_segment=60)
+    first, second = (classifier.classify(frame).label for frame in _frames_at(video, starts))
+    assert first != second  # the video's content switches class halfway
+
+    sink = WebSink(port=0, log=lambda _: None,
+                   info={"model": tflite_models["float32"].name, "backend": str(classifier.backend)})
+    pipeline = PipelineThread(classifier, video, gate_frames=[starts[1], starts[1] + 50], sinks=[sink])
+    try:
+        chromium.call("Page.navigate", url=f"http://127.0.0.1:{sink.port}/")
+        pipeline.start()
+        wait_until(lambda: chromium.evaluate("document.getElementById('label').textContent") == first,
+                   f"the page to show {first!r}")
+        wait_until(lambda: chromium.evaluate("document.getElementById('video').naturalWidth") == 160,
+                   "a video frame in the page")
+        pipeline.source.gates[starts[1]].set()  # the video moves on to the second class
+        wait_until(lambda: chromium.evaluate("document.getElementById('label').textContent") == second,
+                   f"the page to change to {second!r}")
+        wait_until(lambda: pipeline.source.reached[starts[1] + 50].is_set(), "the second half to play")
+        wait_until(lambda: f"{first} → {second}" in chromium.evaluate(
+            "document.getElementById('events').textContent"), "the label change in the event list")
+
+        shot = chromium.screenshot(ARTIFACTS / "web_live_view.png")
+        pixels = video_pixels(chromium, shot)
+        assert pixels.size and float(pixels.std()) > 20  # an image, not a blank box
+
+        chromium.call("Emulation.setDeviceMetricsOverride", width=390, height=844,
+                      deviceScaleFactor=2, mobile=True)
+        wait_until(lambda: chromium.evaluate("document.documentElement.scrollWidth <= innerWidth"),
+                   "the page to fit a phone's width without sideways scrolling")
+        phone = chromium.screenshot(ARTIFACTS / "web_live_view_phone.png")
+        assert float(video_pixels(chromium, phone).std()) > 20
+    finally:
+        if pipeline.is_alive():
+            summary = pipeline.finish()  # the pipeline closes the sink
+        else:
+            sink.close({})
+    assert summary["frames"] == 120
+
+
+def _frames_at(video: Path, indices: list[int]) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    for index in range(max(indices) + 1):
+        ok, frame = capture.read()
+        assert ok
+        if index in indices:
+            frames.append(frame)
+    capture.release()
+    return frames
