@@ -126,8 +126,8 @@ def _require_per_class(name: str, labels: np.ndarray, class_names: list[str], ro
         if count < minimum:
             raise DataError(
                 f"{root}: class {class_names[index]!r} has {count} readable {name}image"
-                f"{'' if count == 1 else 's'}; each class needs at least {minimum} "
-                "(add images or replace the corrupt ones)")
+                f"{'' if count == 1 else 's'} (unreadable files skipped); each class needs at least "
+                f"{minimum}: add images or replace the corrupt ones")
 
 
 def load_split(listing: Listing, card: ModelCard, val_split: float = 0.2, seed: int = 42,

@@ -8,6 +8,7 @@ its top layers are fine-tuned.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from tfedge.errors import DependencyError, ModelError, UsageError
@@ -69,7 +70,12 @@ def build_backbone(backbone: Backbone, input_size: tuple[int, int], weights: str
         # our first layer already scales pixels to -1..1; Keras's copy would scale twice
         options.update(alpha=spec.alpha, minimalistic=spec.minimalistic, include_preprocessing=False)
     try:
-        base = constructor(**options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            base = constructor(**options)
+        skipped = [w for w in caught if "Skipping" in str(w.message) or "mismatch" in str(w.message)]
+        if skipped:  # Keras loads what matches and only warns about the rest
+            raise ValueError(str(skipped[0].message))
     except ValueError as error:
         raise ModelError(f"--weights {weights} does not fit {spec.key} at {input_size[0]}x"
                          f"{input_size[1]} ({str(error).splitlines()[0][:160]}); use weights saved "

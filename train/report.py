@@ -76,6 +76,7 @@ def _curves(history: dict):
                 axis.axvline(epoch + 0.5, color="gray", linewidth=0.8)
                 axis.text(epoch + 0.6, axis.get_ylim()[1], "fine-tuning", va="top", fontsize=8)
         axis.set_xlabel("epoch")
+        axis.xaxis.get_major_locator().set_params(integer=True)
         axis.set_title(metric)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
