@@ -68,7 +68,7 @@ def _write_split(path: Path, split: Split) -> None:
 
 def _augment_enabled(hparams: HParams) -> bool:
     if hparams.augment == "auto":
-        return Backbone.from_key(hparams.backbone).spec.application is not None
+        return _is_transfer(hparams)
     return hparams.augment == "on"
 
 
@@ -118,9 +118,11 @@ def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, st
 
     backbone = Backbone.from_key(hparams.backbone)
     keras.utils.set_random_seed(hparams.seed)
+    transfer = _is_transfer(hparams)
     with placement.strategy.scope():
         model = build_model(backbone, card.input_size, card.channels, len(split.labels),
-                            "none" if state.get("stages") else hparams.weights, hparams.dropout)
+                            "none" if state.get("stages") else hparams.weights, hparams.dropout,
+                            frozen_batchnorm=transfer)
     if state.get("stages"):  # resuming: the last checkpoint holds the weights so far
         model.load_weights(staging.progress / LAST_WEIGHTS)
     weights = split.class_weights() if hparams.class_weights else None
@@ -129,8 +131,10 @@ def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, st
                               weights, augment)
     val_data = make_dataset(split.x_val, split.y_val, hparams.batch_size, False)
     data = (train_data, val_data, math.ceil(len(split.y_train) / hparams.batch_size))
-    transfer = backbone.spec.application is not None
-    set_fine_tuning(model, 0)
+    if transfer:
+        set_fine_tuning(model, 0)
+    elif backbone.spec.application:
+        log(f"--weights none: training all of {backbone.spec.key} from scratch (no transfer learning)")
     _run_stage(model, 1, hparams.epochs, hparams.learning_rate, data, staging, state, hparams,
                placement, log)
     if transfer and hparams.fine_tune_epochs:
@@ -142,6 +146,11 @@ def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, st
     return model
 
 
+def _is_transfer(hparams: HParams) -> bool:
+    """Pretrained ImageNet backbone: two stages, BatchNorm in inference mode."""
+    return bool(Backbone.from_key(hparams.backbone).spec.application) and hparams.weights != "none"
+
+
 def _export_model(model, card: ModelCard, hparams: HParams, num_classes: int):
     """The trained weights in a float32, single-device copy of the model (what gets saved)."""
     import keras
@@ -150,7 +159,7 @@ def _export_model(model, card: ModelCard, hparams: HParams, num_classes: int):
 
     keras.mixed_precision.set_global_policy("float32")
     export = build_model(Backbone.from_key(hparams.backbone), card.input_size, card.channels,
-                         num_classes, "none", hparams.dropout)
+                         num_classes, "none", hparams.dropout, frozen_batchnorm=_is_transfer(hparams))
     export.set_weights(model.get_weights())
     return export
 

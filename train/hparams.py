@@ -22,9 +22,10 @@ class HParams:
         color: "auto" (gray when every image is gray and the backbone allows it), "rgb", "gray".
         weights: "imagenet", "none", or a path to a local weights file of the backbone
             (ImageNet backbones; saved from the same preset without its top).
-        epochs: stage 1 epochs. For the small CNN the whole network trains; for an ImageNet
-            backbone only the new head trains, on the frozen backbone.
-        fine_tune_epochs: stage 2 epochs (ImageNet backbones): the top `fine_tune_layers`
+        epochs: stage 1 epochs. For the small CNN, and for any backbone with weights "none",
+            the whole network trains from scratch; for a pretrained backbone only the new head
+            trains, on the frozen backbone.
+        fine_tune_epochs: stage 2 epochs (pretrained backbones): the top `fine_tune_layers`
             layers of the backbone train too, BatchNorm kept in inference mode. 0 skips stage 2.
         fine_tune_layers: how many of the backbone's top layers stage 2 unfreezes (-1: all).
         batch_size: images per step, across all devices and workers.
@@ -33,7 +34,8 @@ class HParams:
         dropout: dropout before the classifier.
         early_stopping_patience: epochs without a lower validation loss before a stage stops
             (0: never stop early); the weights of the best epoch are kept either way.
-        augment: "auto" (on for ImageNet backbones, off for the small CNN), "on" or "off".
+        augment: "auto" (on for transfer learning from pretrained weights, off otherwise, e.g.
+            for the small CNN on tiny gray images), "on" or "off".
             Random flip, small rotation, zoom, brightness and contrast, in the training input
             pipeline only, never in the exported model.
         flip: which flips augmentation uses: "horizontal", "vertical", "horizontal_and_vertical".

@@ -1,9 +1,9 @@
 """Keras models: pixel scaling in the graph, a backbone, and a softmax head.
 
 Layout of every model: `pixels` (0..255) -> `pixel_scaling` -> backbone -> `scores` (softmax,
-float32 even under mixed precision). ImageNet backbones are one nested layer named `backbone`,
-always called with training=False so its BatchNorm layers stay in inference mode, also while
-its top layers are fine-tuned.
+float32 even under mixed precision). ImageNet backbones are one nested layer named `backbone`;
+with pretrained weights it is called with training=False so its BatchNorm layers stay in
+inference mode, also while its top layers are fine-tuned.
 """
 
 from __future__ import annotations
@@ -92,8 +92,15 @@ def build_backbone(backbone: Backbone, input_size: tuple[int, int], weights: str
 
 
 def build_model(backbone: Backbone, input_size: tuple[int, int], channels: int, num_classes: int,
-                weights: str = "none", dropout: float = 0.2):
-    """A Keras model taking 0..255 float pixels of shape (H, W, channels), giving softmax scores."""
+                weights: str = "none", dropout: float = 0.2, frozen_batchnorm: bool | None = None):
+    """A Keras model taking 0..255 float pixels of shape (H, W, channels), giving softmax scores.
+
+    `frozen_batchnorm` (default: when `weights` is not "none") calls the backbone with
+    training=False, for transfer learning; a backbone trained from scratch needs its BatchNorm
+    layers to learn their statistics, so it is called in the usual way.
+    """
+    if frozen_batchnorm is None:
+        frozen_batchnorm = weights != "none"
     import keras
 
     spec = backbone.spec
@@ -106,7 +113,8 @@ def build_model(backbone: Backbone, input_size: tuple[int, int], channels: int, 
     else:
         if channels != 3:
             raise UsageError(f"{spec.key} needs colour input; use --color rgb")
-        x = build_backbone(backbone, input_size, weights)(x, training=False)
+        base = build_backbone(backbone, input_size, weights)
+        x = base(x, training=False) if frozen_batchnorm else base(x)
         x = keras.layers.Dropout(dropout)(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="scores")(x)
     return keras.Model(inputs, outputs, name=f"tfedge_{spec.key}")
