@@ -94,6 +94,8 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
             load_optimizer(model.optimizer, model.trainable_variables, staging.progress / OPTIMIZER_FILE)
     callback = make_checkpoint_callback(staging, progress, state, hparams.early_stopping_patience,
                                         hparams.max_train_seconds)
+    if placement.strategy_name == "multi-worker":
+        _keras_multi_worker_workarounds(model, train_data)
     if progress.epochs_done < epochs:
         model.fit(train_data, validation_data=val_data, epochs=epochs, initial_epoch=progress.epochs_done,
                   callbacks=[callback], shuffle=False,  # the dataset shuffles
@@ -107,6 +109,35 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     progress.finished = True
     state.setdefault("stages", {})[str(number)] = progress.__dict__
     save_state(staging, state)
+
+
+def _keras_multi_worker_workarounds(model, dataset) -> None:
+    """Work around two Keras 3 bugs under MultiWorkerMirroredStrategy (keras-team/keras#20585).
+
+    1. `fit` first reduces a whole distributed (x, y, w) batch across workers just to learn
+       its shapes, which this strategy cannot do for a tuple: we build from the dataset's
+       element spec instead and tell `fit` that nothing is left to build.
+    2. Each step's logs (scalars) are reduced with axis=0, which fails on scalars: we reduce
+       them as a mean across workers, so every worker sees the same validation loss and
+       early stopping agrees everywhere.
+    """
+    import keras
+    from keras.src.backend.tensorflow import trainer
+    from keras.src.tree import map_structure
+
+    spec = [keras.KerasTensor(s.shape, s.dtype.name) for s in dataset.element_spec]
+    with model.distribute_strategy.scope():
+        model._symbolic_build(data_batch=tuple(spec))
+    model._maybe_symbolic_build = lambda *args, **kwargs: None
+    original = getattr(trainer.reduce_per_replica, "original", trainer.reduce_per_replica)
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction == "auto" and trainer._collective_all_reduce_multi_worker(strategy):
+            return map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.original = original
+    trainer.reduce_per_replica = reduce_per_replica
 
 
 def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, state: dict, log):
