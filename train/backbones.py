@@ -29,7 +29,8 @@ class BackboneSpec:
         scaling_note: how pixels reach the backbone, in words (--list-backbones, README).
         edgetpu_friendly: every op maps to the Edge TPU after int8 quantization.
         supports_grayscale: can take one channel (ImageNet backbones need three).
-        parameters: weights of the backbone without its head (a test checks the figure).
+        parameters: weights of the backbone without its head, at the default input size
+            (a test checks the figure).
         alpha: width multiplier for MobileNet presets.
         minimalistic: MobileNetV3 without squeeze-excite and hard-swish (suits the Edge TPU).
         imagenet_sides: input sides with published ImageNet weights (empty: any side / none).
@@ -74,7 +75,7 @@ def _mobilenet_v3(key: str, application: str, minimalistic: bool, parameters: in
 
 class Backbone(Enum):
     SMALL_CNN = BackboneSpec("small_cnn", None, 28, 16, 128, 1 / 255.0, 0.0,
-                             "x/255 in the first layer", True, True, 156_704)
+                             "x/255 in the first layer", True, True, 420_640)
     MOBILENET_V2_035 = _mobilenet_v2("mobilenet_v2_035", 0.35, 96, 410_208)
     MOBILENET_V2_050 = _mobilenet_v2("mobilenet_v2_050", 0.5, 128, 706_224)
     MOBILENET_V2_075 = _mobilenet_v2("mobilenet_v2_075", 0.75, 160, 1_382_064)
