@@ -152,8 +152,7 @@ def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, st
     transfer = _is_transfer(hparams)
     with placement.strategy.scope():
         model = build_model(backbone, card.input_size, card.channels, len(split.labels),
-                            "none" if state.get("stages") else hparams.weights, hparams.dropout,
-                            frozen_batchnorm=transfer)
+                            hparams.weights, hparams.dropout, frozen_batchnorm=transfer)
     if state.get("stages"):  # resuming: the last checkpoint holds the weights so far
         model.load_weights(staging.progress / LAST_WEIGHTS)
     weights = split.class_weights() if hparams.class_weights else None
@@ -189,8 +188,11 @@ def _export_model(model, card: ModelCard, hparams: HParams, num_classes: int):
     from tfedge.train.model import build_model
 
     keras.mixed_precision.set_global_policy("float32")
+    # the same weights argument gives the same graph (Keras adds a layer to EfficientNet only
+    # for ImageNet weights); downloads are cached by Keras, so this fetches nothing new
     export = build_model(Backbone.from_key(hparams.backbone), card.input_size, card.channels,
-                         num_classes, "none", hparams.dropout, frozen_batchnorm=_is_transfer(hparams))
+                         num_classes, hparams.weights, hparams.dropout,
+                         frozen_batchnorm=_is_transfer(hparams))
     export.set_weights(model.get_weights())
     return export
 
@@ -224,6 +226,8 @@ def train(data_dir: str | Path, out: str | Path, hparams: HParams, overwrite: bo
                               or state["dataset_hash"] != listing.fingerprint()):
             raise OutputError(f"the interrupted run of {out} used other settings or data; pass the "
                               "same ones to --resume, or --overwrite to start again")
+        if resume and not staging.state:
+            log(f"no interrupted run of {out} to resume; starting a new one")
         split = load_split(listing, card, hparams.val_split, hparams.seed)
         log(f"{len(split.labels)} classes, {len(split.y_train)} train / {len(split.y_val)} validation "
             f"images; {card.backbone} at {card.input_size[0]}x{card.input_size[1]} {card.color_order}; "
