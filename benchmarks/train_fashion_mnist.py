@@ -24,7 +24,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "tfedge-fashion-mnist",
                         help="where the PNG export lives (made when missing)")
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget")
-    parser.add_argument("--epochs", type=int, default=12, help="most epochs within the budget")
+    parser.add_argument("--epochs", type=int, default=10, help="most epochs within the budget")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

@@ -100,7 +100,7 @@ def run_staging(out: str | Path, overwrite: bool = False, resume: bool = False, 
     publish_folder(partial, out)
 
 
-def _replace_with(path: Path, write) -> None:
+def replace_atomically(path: Path, write) -> None:
     """Call write(temp_path) for a temp file beside `path`, then rename it over `path`."""
     temp = path.with_name(f".tmp-{path.name}")  # keeps the suffix Keras and numpy insist on
     write(str(temp))
@@ -109,7 +109,7 @@ def _replace_with(path: Path, write) -> None:
 
 def save_optimizer(optimizer, path: Path) -> None:
     values = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
-    _replace_with(path, lambda temp: np.savez(temp, **values))
+    replace_atomically(path, lambda temp: np.savez(temp, **values))
 
 
 def load_optimizer(optimizer, trainable_variables, path: Path) -> None:
@@ -160,13 +160,15 @@ def make_checkpoint_callback(staging: Staging, progress: StageProgress, state: d
             staging.progress.mkdir(exist_ok=True)
             if val_loss < progress.best_val_loss:
                 progress.best_val_loss, progress.best_epoch, progress.wait = float(val_loss), epoch, 0
-                _replace_with(staging.progress / BEST_WEIGHTS, self.model.save_weights)
+                replace_atomically(staging.progress / BEST_WEIGHTS, self.model.save_weights)
             else:
                 progress.wait += 1
-            _replace_with(staging.progress / LAST_WEIGHTS, self.model.save_weights)
+            replace_atomically(staging.progress / LAST_WEIGHTS, self.model.save_weights)
             save_optimizer(self.model.optimizer, staging.progress / OPTIMIZER_FILE)
             stop = patience and progress.wait >= patience
-            out_of_time = max_train_seconds and state["train_seconds"] + seconds > max_train_seconds
+            # the next epoch may take as long as the slowest so far (others share the machine)
+            slowest = max(history["epoch_seconds"])
+            out_of_time = max_train_seconds and state["train_seconds"] + slowest > max_train_seconds
             if stop or out_of_time:
                 self.model.stop_training = True
                 progress.finished = True

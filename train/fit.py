@@ -29,6 +29,7 @@ from tfedge.train.checkpoint import (
     load_optimizer,
     make_checkpoint_callback,
     partial_path,
+    replace_atomically,
     run_staging,
     save_state,
 )
@@ -105,7 +106,7 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     best = staging.progress / BEST_WEIGHTS
     if best.is_file():
         model.load_weights(best)
-        model.save_weights(staging.progress / LAST_WEIGHTS)
+        replace_atomically(staging.progress / LAST_WEIGHTS, model.save_weights)
     progress.finished = True
     state.setdefault("stages", {})[str(number)] = progress.__dict__
     save_state(staging, state)
