@@ -129,17 +129,18 @@ def math_ceil(count: int, per: int) -> int:
     return -(-count // per)
 
 
-def _table(header: list[str], rows: list[list]) -> str:
+def _table(header: list[str], rows: list[list], css_class: str = "") -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
                    for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f'<table class="{css_class}"><tr>{head}</tr>{body}</table>'
 
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;
 text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-img{max-width:100%}h2{border-bottom:1px solid #ddd;padding-bottom:2px}code{background:#f5f5f5}"""
+table.text td{text-align:left}img{max-width:100%}
+h2{border-bottom:1px solid #ddd;padding-bottom:2px}code{background:#f5f5f5}"""
 
 
 def write_report(folder: Path, split, scores: np.ndarray, metrics: dict, config: dict) -> None:
@@ -183,7 +184,7 @@ def write_report(folder: Path, split, scores: np.ndarray, metrics: dict, config:
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>{STYLE}</style></head><body>
 <h1>Training report</h1>
-{_table(["", "value"], summary)}
+{_table(["", "value"], summary, "text")}
 <h2>Learning curves</h2>{img(CURVES_PNG)}
 <h2>Per-class precision, recall and F1 (validation)</h2>
 {_table(["class", "precision", "recall", "F1", "validation images", "training images"], per_class)}
@@ -193,8 +194,8 @@ def write_report(folder: Path, split, scores: np.ndarray, metrics: dict, config:
 {_table(["file", "true", "predicted", "score"],
         [[m["path"], m["true"], m["predicted"], m["score"]] for m in metrics["confident_mistakes"]])}
 <h2>Skipped files</h2>
-{_table(["file", "reason"], skipped) if skipped else "<p>None: every file decoded.</p>"}
-<h2>Settings</h2>{_table(["setting", "value"], [[k, v] for k, v in hparams.items()])}
+{_table(["file", "reason"], skipped, "text") if skipped else "<p>None: every file decoded.</p>"}
+<h2>Settings</h2>{_table(["setting", "value"], [[k, v] for k, v in hparams.items()], "text")}
 </body></html>
 """
     write_text_atomic(folder / REPORT_HTML, page)
