@@ -41,6 +41,18 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def publish_folder(staging: Path, final: Path) -> None:
+    """Rename a finished `staging` folder to `final`, replacing what was there."""
+    if final.exists():
+        trash = final.with_name(f".{final.name}.old")
+        shutil.rmtree(trash, ignore_errors=True)
+        final.rename(trash)
+        staging.rename(final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        staging.rename(final)
+
+
 @contextmanager
 def staged_folder(final: str | Path, overwrite: bool = False):
     """Yield a temp folder beside `final`; on success it replaces `final`, on error it vanishes.
@@ -54,14 +66,7 @@ def staged_folder(final: str | Path, overwrite: bool = False):
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:
         yield staging
-        if final.exists():
-            trash = final.with_name(f".{final.name}.old")
-            shutil.rmtree(trash, ignore_errors=True)
-            final.rename(trash)
-            staging.rename(final)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            staging.rename(final)
+        publish_folder(staging, final)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -1,44 +1,56 @@
-"""One training run: data in, runs/NAME/ out (SavedModel, model.keras, card, metrics, split)."""
+"""One training run: data in, runs/NAME/ out (SavedModel, model.keras, card, metrics, report).
+
+Small CNN: one stage, the whole network trains. ImageNet backbones: stage 1 trains the new
+head on the frozen backbone; stage 2 unfreezes the backbone's top layers at a lower learning
+rate, BatchNorm kept in inference mode. Each stage stops early when the validation loss stops
+falling, and the weights of the best epoch (over both stages) are the ones kept.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import platform
 import sys
-import time
 from pathlib import Path
 
 from tfedge import __version__
 from tfedge.edge.card import ModelCard, save_card
-from tfedge.edge.labelled import load_pixels
-from tfedge.errors import DataError
-from tfedge.fileio import staged_folder
-from tfedge.run_layout import (
-    CARD_FILE,
-    CONFIG_FILE,
-    KERAS_MODEL,
-    METRICS_FILE,
-    SAVED_MODEL,
-    SPLIT_FILE,
-)
+from tfedge.errors import OutputError, UsageError
+from tfedge.fileio import write_text_atomic
+from tfedge.run_layout import CARD_FILE, CONFIG_FILE, KERAS_MODEL, METRICS_FILE, SAVED_MODEL, SPLIT_FILE
 from tfedge.train.backbones import Backbone
-from tfedge.train.dataset import Split, all_gray, scan
+from tfedge.train.checkpoint import (
+    BEST_WEIGHTS,
+    LAST_WEIGHTS,
+    OPTIMIZER_FILE,
+    StageProgress,
+    is_complete_run,
+    load_optimizer,
+    make_checkpoint_callback,
+    partial_path,
+    replace_atomically,
+    run_staging,
+    save_state,
+)
+from tfedge.train.dataset import Listing, Split, all_gray, list_files, load_split
 from tfedge.train.hparams import HParams
 
 
-def make_card(hparams: HParams, split: Split, run_name: str) -> ModelCard:
+def make_card(hparams: HParams, listing: Listing, run_name: str) -> ModelCard:
     backbone = Backbone.from_key(hparams.backbone)
     size = hparams.image_size or backbone.spec.default_input_size
     if not backbone.spec.min_input_size <= size <= backbone.spec.max_input_size:
-        raise DataError(f"--image-size {size} does not suit {backbone.spec.key} "
-                        f"({backbone.spec.min_input_size} to {backbone.spec.max_input_size})")
+        raise UsageError(f"--image-size {size} does not suit {backbone.spec.key} "
+                         f"({backbone.spec.min_input_size} to {backbone.spec.max_input_size})")
     color = hparams.color
     if color == "auto":
-        gray = backbone.spec.supports_grayscale and all_gray(split.train)
+        gray = backbone.spec.supports_grayscale and all_gray(listing.all_items)
         color = "gray" if gray else "rgb"
     if color == "gray" and not backbone.spec.supports_grayscale:
-        raise DataError(f"{backbone.spec.key} needs colour input; use --color rgb")
+        raise UsageError(f"{backbone.spec.key} needs colour input; use --color rgb")
     return ModelCard(
-        labels=split.labels,
+        labels=listing.labels,
         input_size=(size, size),
         color_order="GRAY" if color == "gray" else "RGB",
         backbone=backbone.spec.key,
@@ -55,77 +67,217 @@ def _write_split(path: Path, split: Split) -> None:
     path.write_text(json.dumps(data) + "\n")
 
 
-def _check_loaded(name: str, labels, split: Split) -> None:
-    import numpy as np
+def _augment_enabled(hparams: HParams) -> bool:
+    if hparams.augment == "auto":
+        return _is_transfer(hparams)
+    return hparams.augment == "on"
 
-    counts = np.bincount(labels, minlength=len(split.labels))
-    for index, count in enumerate(counts):
-        if count == 0:
-            raise DataError(f"{split.root}: every {name} image of class {split.labels[index]!r} "
-                            "is unreadable; replace the corrupt files")
+
+def _run_stage(model, number: int, epochs: int, learning_rate: float, data, staging, state,
+               hparams: HParams, placement, log) -> None:
+    """Train one stage (resuming it when the checkpoint says so), then keep its best weights."""
+    import keras
+
+    previous = StageProgress.from_state(state, number - 1) if number > 1 else None
+    progress = StageProgress.from_state(state, number)
+    if previous is not None and progress.epochs_done == 0:
+        progress.best_val_loss, progress.best_epoch = previous.best_val_loss, -1
+    if progress.finished or state.get("out_of_time"):
+        return
+    train_data, val_data, steps = data
+    with placement.strategy.scope():
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, epochs * steps))
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"], jit_compile=placement.xla)
+        if progress.epochs_done:
+            log(f"resuming stage {number} after epoch {progress.epochs_done}")
+            model.load_weights(staging.progress / LAST_WEIGHTS)
+            load_optimizer(model.optimizer, model.trainable_variables, staging.progress / OPTIMIZER_FILE)
+    callback = make_checkpoint_callback(staging, progress, state, hparams.early_stopping_patience,
+                                        hparams.max_train_seconds)
+    if placement.strategy_name == "multi-worker":
+        _keras_multi_worker_workarounds(model, train_data)
+    if progress.epochs_done < epochs:
+        model.fit(train_data, validation_data=val_data, epochs=epochs, initial_epoch=progress.epochs_done,
+                  callbacks=[callback], shuffle=False,  # the dataset shuffles
+                  verbose=1 if sys.stdout.isatty() else 2)
+    if any("time limit" in note for note in state.get("stopped_early", [])):
+        state["out_of_time"] = True
+    best = staging.progress / BEST_WEIGHTS
+    if best.is_file():
+        model.load_weights(best)
+        replace_atomically(staging.progress / LAST_WEIGHTS, model.save_weights)
+    progress.finished = True
+    state.setdefault("stages", {})[str(number)] = progress.__dict__
+    save_state(staging, state)
+
+
+def _keras_multi_worker_workarounds(model, dataset) -> None:
+    """Work around two Keras 3 bugs under MultiWorkerMirroredStrategy (keras-team/keras#20585).
+
+    1. `fit` first reduces a whole distributed (x, y, w) batch across workers just to learn
+       its shapes, which this strategy cannot do for a tuple: we build from the dataset's
+       element spec instead and tell `fit` that nothing is left to build.
+    2. Each step's logs (scalars) are reduced with axis=0, which fails on scalars: we reduce
+       them as a mean across workers, so every worker sees the same validation loss and
+       early stopping agrees everywhere.
+    """
+    import keras
+    from keras.src.backend.tensorflow import trainer
+    from keras.src.tree import map_structure
+
+    spec = [keras.KerasTensor(s.shape, s.dtype.name) for s in dataset.element_spec]
+    with model.distribute_strategy.scope():
+        model._symbolic_build(data_batch=tuple(spec))
+    model._maybe_symbolic_build = lambda *args, **kwargs: None
+    original = getattr(trainer.reduce_per_replica, "original", trainer.reduce_per_replica)
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction == "auto" and trainer._collective_all_reduce_multi_worker(strategy):
+            return map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.original = original
+    trainer.reduce_per_replica = reduce_per_replica
+
+
+def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, state: dict, log):
+    """Build the model under the strategy and run the stages; returns the trained model."""
+    import keras
+
+    from tfedge.train.dataset import augmentation, make_dataset
+    from tfedge.train.model import build_model, set_fine_tuning
+
+    backbone = Backbone.from_key(hparams.backbone)
+    keras.utils.set_random_seed(hparams.seed)
+    transfer = _is_transfer(hparams)
+    with placement.strategy.scope():
+        model = build_model(backbone, card.input_size, card.channels, len(split.labels),
+                            hparams.weights, hparams.dropout, frozen_batchnorm=transfer)
+    if state.get("stages"):  # resuming: the last checkpoint holds the weights so far
+        model.load_weights(staging.progress / LAST_WEIGHTS)
+    weights = split.class_weights() if hparams.class_weights else None
+    augment = augmentation(hparams.flip, hparams.seed) if _augment_enabled(hparams) else None
+    train_data = make_dataset(split.x_train, split.y_train, hparams.batch_size, True, hparams.seed,
+                              weights, augment)
+    val_data = make_dataset(split.x_val, split.y_val, hparams.batch_size, False)
+    data = (train_data, val_data, math.ceil(len(split.y_train) / hparams.batch_size))
+    if transfer:
+        set_fine_tuning(model, 0)
+    elif backbone.spec.application:
+        log(f"--weights none: training all of {backbone.spec.key} from scratch (no transfer learning)")
+    _run_stage(model, 1, hparams.epochs, hparams.learning_rate, data, staging, state, hparams,
+               placement, log)
+    if transfer and hparams.fine_tune_epochs:
+        unfrozen = set_fine_tuning(model, hparams.fine_tune_layers)
+        log(f"stage 2: fine-tuning {unfrozen} backbone layers at learning rate "
+            f"{hparams.fine_tune_learning_rate:g}")
+        _run_stage(model, 2, hparams.fine_tune_epochs, hparams.fine_tune_learning_rate, data, staging,
+                   state, hparams, placement, log)
+    return model
+
+
+def _is_transfer(hparams: HParams) -> bool:
+    """Pretrained ImageNet backbone: two stages, BatchNorm in inference mode."""
+    return bool(Backbone.from_key(hparams.backbone).spec.application) and hparams.weights != "none"
+
+
+def _export_model(model, card: ModelCard, hparams: HParams, num_classes: int):
+    """The trained weights in a float32, single-device copy of the model (what gets saved)."""
+    import keras
+
+    from tfedge.train.model import build_model
+
+    keras.mixed_precision.set_global_policy("float32")
+    # the same weights argument gives the same graph (Keras adds a layer to EfficientNet only
+    # for ImageNet weights); downloads are cached by Keras, so this fetches nothing new
+    export = build_model(Backbone.from_key(hparams.backbone), card.input_size, card.channels,
+                         num_classes, hparams.weights, hparams.dropout,
+                         frozen_batchnorm=_is_transfer(hparams))
+    export.set_weights(model.get_weights())
+    return export
+
+
+def _versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {"tfedge_version": __version__, "tensorflow_version": tf.__version__,
+            "keras_version": keras.__version__, "python_version": platform.python_version()}
 
 
 def train(data_dir: str | Path, out: str | Path, hparams: HParams, overwrite: bool = False,
-          log=print) -> dict:
+          resume: bool = False, log=print) -> dict:
     """Train a classifier and write the run folder. Returns the metrics."""
     out = Path(out)
-    split = scan(data_dir, hparams.val_split, hparams.seed)
-    card = make_card(hparams, split, out.name)
-    with staged_folder(out, overwrite=overwrite) as staging:
-        log(f"{len(split.labels)} classes, {len(split.train)} train / {len(split.val)} validation "
-            f"images; {card.backbone} at {card.input_size[0]}x{card.input_size[1]} "
-            f"{card.color_order}")
-        x_train, y_train, skipped_train = load_pixels(split.train, card)
-        x_val, y_val, skipped_val = load_pixels(split.val, card)
-        split.skipped = skipped_train + skipped_val
-        for item in split.skipped:
-            log(f"skipped {item['reason']}")
-        _check_loaded("training", y_train, split)
-        _check_loaded("validation", y_val, split)
+    if resume and is_complete_run(out) and not partial_path(out).is_dir():
+        log(f"{out} is already complete; nothing to resume (pass --overwrite to train again)")
+        return json.loads((out / METRICS_FILE).read_text())
+    listing = list_files(data_dir)
+    card = make_card(hparams, listing, out.name)
 
-        import keras
+    from tfedge.train.distribute import place
 
-        from tfedge.train.model import build_model
+    placement = place(hparams)
+    if resume and placement.strategy_name == "multi-worker":
+        raise UsageError("--resume works on one machine; restart a multi-worker run without it")
+    with run_staging(out, overwrite, resume, placement.is_chief) as staging:
+        state = staging.state or {"hparams": hparams.to_dict(), "dataset_hash": listing.fingerprint()}
+        if staging.state and (state["hparams"] != hparams.to_dict()
+                              or state["dataset_hash"] != listing.fingerprint()):
+            raise OutputError(f"the interrupted run of {out} used other settings or data; pass the "
+                              "same ones to --resume, or --overwrite to start again")
+        if resume and not staging.state:
+            log(f"no interrupted run of {out} to resume; starting a new one")
+        split = load_split(listing, card, hparams.val_split, hparams.seed)
+        log(f"{len(split.labels)} classes, {len(split.y_train)} train / {len(split.y_val)} validation "
+            f"images; {card.backbone} at {card.input_size[0]}x{card.input_size[1]} {card.color_order}; "
+            f"{placement.strategy_name} strategy on {placement.replicas} device(s)"
+            f"{', mixed precision' if placement.mixed_precision else ''}{', XLA' if placement.xla else ''}")
+        if split.skipped:
+            log(f"skipped {len(split.skipped)} unreadable file(s), e.g. {split.skipped[0]['reason']}")
+        if split.imbalance() > 1.5:
+            log(f"classes are imbalanced ({split.imbalance():.1f}:1); "
+                + ("weighting the loss by class" if hparams.class_weights else "class weights are off"))
+        model = _fit(split, card, hparams, placement, staging, state, log)
+        model = _export_model(model, card, hparams, len(split.labels))
 
-        keras.utils.set_random_seed(hparams.seed)
-        model = build_model(Backbone.from_key(hparams.backbone), card.input_size, card.channels,
-                            len(split.labels), hparams.weights)
-        model.compile(optimizer=keras.optimizers.Adam(hparams.learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        started = time.perf_counter()
-        history = model.fit(
-            x_train.astype("float32"), y_train, batch_size=hparams.batch_size,
-            epochs=hparams.epochs, validation_data=(x_val.astype("float32"), y_val),
-            verbose=1 if sys.stdout.isatty() else 2,
+        from tfedge.train.report import evaluate_scores, summary_table, write_report
+
+        scores = model.predict(split.x_val.astype("float32"), batch_size=hparams.batch_size, verbose=0)
+        metrics = evaluate_scores(split, scores)
+        metrics.update(
+            train_images=int(len(split.y_train)), val_images=int(len(split.y_val)),
+            epochs_run=len(state.get("history", {}).get("loss", [])),
+            train_seconds=round(state.get("train_seconds", 0.0), 2),
+            images_per_second=_throughput(state, len(split.y_train)),
+            stopped_early=state.get("stopped_early", []), history=state.get("history", {}),
+            class_counts=split.class_counts(), imbalance=round(split.imbalance(), 3),
+            skipped=split.skipped,
         )
-        train_seconds = time.perf_counter() - started
-        val_loss, val_accuracy = model.evaluate(x_val.astype("float32"), y_val, verbose=0)
-        metrics = {
-            "val_accuracy": float(val_accuracy),
-            "val_loss": float(val_loss),
-            "train_images": int(len(y_train)),
-            "val_images": int(len(y_val)),
-            "epochs": hparams.epochs,
-            "train_seconds": round(train_seconds, 2),
-            "images_per_second": round(len(y_train) * hparams.epochs / train_seconds, 1),
-            "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
-            "skipped": split.skipped,
-        }
-        model.save(staging / KERAS_MODEL)
-        model.export(str(staging / SAVED_MODEL), verbose=False)
-        save_card(card, staging / CARD_FILE)
-        _write_split(staging / SPLIT_FILE, split)
-        (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+        model.save(staging.path / KERAS_MODEL)
+        model.export(str(staging.path / SAVED_MODEL), verbose=False)
+        save_card(card, staging.path / CARD_FILE)
+        _write_split(staging.path / SPLIT_FILE, split)
+        write_text_atomic(staging.path / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
         config = {"data_dir": str(Path(data_dir).resolve()), "hparams": hparams.to_dict(),
-                  "tfedge_version": __version__, "tensorflow_version": _tf_version(),
-                  "keras_version": keras.__version__, "dataset_hash": split.fingerprint(),
-                  "dataset_files": len(split.train) + len(split.val)}
-        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    log(f"validation accuracy {val_accuracy:.4f} ({len(y_val)} images); run written to {out}")
+                  **_versions(), "dataset_hash": listing.fingerprint(),
+                  "dataset_files": len(listing.all_items),
+                  "placement": {"strategy": placement.strategy_name, "replicas": placement.replicas,
+                                "mixed_precision": placement.mixed_precision, "xla": placement.xla,
+                                "gpus": placement.gpus},
+                  "augmentation": _augment_enabled(hparams)}
+        write_text_atomic(staging.path / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+        write_report(staging.path, split, scores, metrics, config)
+    if placement.is_chief:
+        log(summary_table(metrics, split.labels))
+        log(f"run written to {out} (report: {out / 'report.html'})")
     return metrics
 
 
-def _tf_version() -> str:
-    import tensorflow as tf
+def _throughput(state: dict, train_images: int) -> float:
+    """Training images per second over the epochs after the first (which includes tracing)."""
+    seconds = state.get("history", {}).get("epoch_seconds", [])
+    steady = seconds[1:] or seconds
+    return round(train_images * len(steady) / sum(steady), 1) if steady else 0.0
 
-    return tf.__version__
