@@ -81,7 +81,8 @@ def main() -> int:
             train_once("float32", cpu, x[:512], y[:512], x_val, y_val, epochs=1)]
     for row in rows:
         print(f"{row['policy']:14s} on {row['device']:10s} {row['images_per_s']:9.0f} images/s  "
-              f"train accuracy {row['train_accuracy']:.3f} val {row['val_accuracy']:.3f}  backbone {row['backbone_compute_dtype']}, "
+              f"train accuracy {row['train_accuracy']:.3f} val {row['val_accuracy']:.3f}  "
+              f"backbone {row['backbone_compute_dtype']}, "
               f"output {row['output_dtype']}  losses {[round(v, 3) for v in row['losses']]}")
     mixed, full, on_cpu = rows
     print(f"GPU mixed_float16 / GPU float32: {mixed['images_per_s'] / full['images_per_s']:.2f}x images/s")
