@@ -17,8 +17,9 @@ def all_modes(trained_run, tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("PATH", "/usr/bin:/bin")  # no edgetpu_compiler here
     out = tmp_path_factory.mktemp("all_modes")
     lines, progress = [], io.StringIO()
+    # the accuracy gate has its own tests; on 120 validation images one image is 0.83 points
     rows = convert_run(trained_run, ALL_MODES, calibration_images=100, out_dir=out, log=lines.append,
-                       stream=progress)
+                       stream=progress, max_drop=None)
     return {"rows": {row["variant"]: row for row in rows}, "lines": lines,
             "progress": progress.getvalue(), "out": out}
 
