@@ -37,6 +37,7 @@ from recording import (  # noqa: E402
     model_path,
     raw_outputs,
     reference_file,
+    reference_kernels,
     source_path,
 )
 
@@ -99,7 +100,9 @@ def record_reference(out: Path) -> dict:
         for source in SOURCES:
             inputs = input_tensors(classifier, source_path(out, source))
             np.save(reference_file(out, quant, source, "inputs"), inputs)
-            np.save(reference_file(out, quant, source, "raw"), raw_outputs(classifier, inputs))
+            np.save(reference_file(out, quant, source, "raw"), raw_outputs(classifier.interpreter, inputs))
+            np.save(reference_file(out, quant, source, "raw_reference"),
+                    raw_outputs(reference_kernels(classifier), inputs))
             run = tfedge("run", str(model_path(out, quant)), "--source", str(source_path(out, source)),
                          "--headless", "--backend", classifier.backend.name)
             if run.returncode != 0:

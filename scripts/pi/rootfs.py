@@ -5,9 +5,10 @@ as a zstd tarball in a cache OUTSIDE the clone, named by a hash of what it conta
 release, its packages, the Python requirements of each device venv and the recipe version. A
 sha256 file beside each tarball detects a corrupted cache, which is then rebuilt.
 
-The root holds Debian's python3 and, under WHEELS_DIR, the aarch64 wheels that `pip download`
-chose INSIDE the emulated Pi for each device venv (so resolution sees the Pi's real platform
-tags); each test run makes fresh venvs from them offline, then installs the project's wheel.
+The root holds Debian's python3, and for each device venv the aarch64 wheels that `pip download`
+chose INSIDE the emulated Pi (so resolution sees the Pi's real platform tags, through the host's
+CA certificates and pip configuration) under WHEELS_DIR, installed in a venv at venv_path().
+Each test run installs the project's fresh wheel with its extra into that venv, offline.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import tomllib
 from emulation import Mount, chroot_command, guest_env
 
-RECIPE_VERSION = 1  # bump when the build steps below change what the root holds
+RECIPE_VERSION = 2  # bump when the build steps below change what the root holds
 WHEELS_DIR = "/opt/tfedge-wheels"
 MANIFEST = "etc/tfedge-pi-root.json"
 KEEP_TARBALLS = 2
@@ -45,6 +46,11 @@ class RootSpec:
     def key(self) -> str:
         text = json.dumps(asdict(self), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def venv_path(name: str) -> str:
+    """Where the device venv `name` lives in the root (its third-party packages come cached)."""
+    return f"/opt/venv-{name}"
 
 
 def device_requirements(pyproject: Path, extra: str) -> tuple[str, ...]:
@@ -131,11 +137,14 @@ def build(spec: RootSpec, staging: Path, log=print) -> None:
           "--include=" + ",".join(spec.packages), spec.release, str(staging), spec.mirror], log)
     mounts, pip_env = pip_host_mounts()
     env = guest_env("cortex-a72", {**pip_env, "PIP_NO_CACHE_DIR": "1"})
-    script = ["set -e", "python3 -m venv /tmp/pip-tool"]
+    script = ["set -e"]
     for name, requirements in spec.venvs.items():
-        script.append(f"/tmp/pip-tool/bin/pip download -q --only-binary=:all: --dest {WHEELS_DIR}/{name} "
-                      + " ".join(f"'{r}'" for r in requirements))
-    script.append("rm -rf /tmp/pip-tool")
+        quoted = " ".join(f"'{r}'" for r in requirements)
+        script += [f"python3 -m venv {venv_path(name)}",
+                   f"{venv_path(name)}/bin/pip download -q --only-binary=:all: "
+                   f"--dest {WHEELS_DIR}/{name} {quoted}",
+                   f"{venv_path(name)}/bin/pip install -q --no-index --find-links {WHEELS_DIR}/{name} "
+                   f"{quoted}"]
     _run(chroot_command(staging, ["/bin/sh", "-c", "\n".join(script)], env, mounts), log)
     _remove_mount_points(staging, mounts)
     for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):

@@ -31,7 +31,8 @@ def model_path(fixtures: Path, quant: str) -> Path:
 
 
 def reference_file(fixtures: Path, quant: str, source: str, what: str) -> Path:
-    """what: "inputs" or "raw" (.npy), or "run" (.jsonl of `tfedge run --headless` frame lines)."""
+    """what: "inputs", "raw" (runtime kernels) or "raw_reference" (reference kernels), all .npy;
+    or "run" (.jsonl of `tfedge run --headless` frame lines)."""
     suffix = ".jsonl" if what == "run" else ".npy"
     return Path(fixtures) / REFERENCE_NAME / f"{quant}_{source}_{what}{suffix}"
 
@@ -51,15 +52,29 @@ def input_tensors(classifier: Classifier, source: str | Path) -> np.ndarray:
     return np.concatenate(tensors)
 
 
-def raw_outputs(classifier: Classifier, inputs: np.ndarray) -> np.ndarray:
+def raw_outputs(interpreter, inputs: np.ndarray) -> np.ndarray:
     """The output tensor of every input (batch of one each), exactly as the interpreter returns it."""
-    interpreter = classifier.interpreter
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
     outputs = []
     for tensor in inputs:
-        interpreter.set_tensor(classifier.input_detail["index"], tensor[None])
+        interpreter.set_tensor(input_index, tensor[None])
         interpreter.invoke()
-        outputs.append(interpreter.get_tensor(classifier.output_detail["index"]).copy())
+        outputs.append(interpreter.get_tensor(output_index).copy())
     return np.concatenate(outputs)
+
+
+def reference_kernels(classifier: Classifier):
+    """An interpreter for the same model with TFLite's reference kernels (plain C++, no SIMD).
+
+    The runtime's optimized kernels (XNNPACK, ruy) round differently on Arm and x86; the
+    reference kernels do the same integer arithmetic on both, so their int8 outputs must agree.
+    """
+    module = classifier.backend.module
+    interpreter = module.Interpreter(model_content=classifier.model.content,
+                                     experimental_op_resolver_type=module.OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    return interpreter
 
 
 def folder_accuracy(classifier: Classifier, folder: Path) -> float:

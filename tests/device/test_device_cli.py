@@ -14,7 +14,9 @@ from tfedge.edge.classify import Classifier
 from tfedge.main import COMMANDS
 from tfedge.train.labelled_video import read_frame_labels
 
-SCORE_TOLERANCE = {"int8": 0.0, "float32": 1.5e-4}  # scores are printed rounded to 4 digits
+# Scores are printed rounded to 4 digits; int8 may differ by one output step (1/256), see
+# test_device_parity. Video frames decode a few grey levels apart, so only labels are compared.
+SCORE_TOLERANCE = {"int8": 1 / 256 + 1e-4, "float32": 1.5e-4}
 
 
 def tfedge(*args):
@@ -39,9 +41,9 @@ def test_run_headless_predicts_what_x86_predicted(quant, source, fixtures, backe
                 reference_file(fixtures, quant, source, "run").read_text().splitlines()]
     assert summary["frames"] == len(frames) == len(expected) > 0
     assert [f["label"] for f in frames] == [e["label"] for e in expected]
-    worst = max(abs(f["score"] - e["score"]) for f, e in zip(frames, expected))
-    assert worst <= SCORE_TOLERANCE[quant]
-    if source == "video":
+    if source == "folder":
+        assert max(abs(f["score"] - e["score"]) for f, e in zip(frames, expected)) <= SCORE_TOLERANCE[quant]
+    else:
         truth = read_frame_labels(source_path(fixtures, source))
         device = sum(f["label"] == t for f, t in zip(frames, truth))
         x86 = sum(e["label"] == t for e, t in zip(expected, truth))
