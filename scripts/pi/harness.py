@@ -166,12 +166,13 @@ def parity_summary(runs: list[dict]) -> dict:
     """Worst case over every CPU model and venv of what tests/device measured."""
 
     def entries(prefix: str) -> list[dict]:
-        return [value for run in runs for key, value in run["parity"].items() if key.startswith(prefix)]
+        return [value for run in runs for key, value in run["parity"].items()
+                if key == prefix or key.startswith(prefix + "/")]
 
     summary = {}
     for prefix in ("reference_kernels/int8", "runtime_kernels/int8", "runtime_kernels/float32",
                    "decoding/int8/video", "decoding/int8/folder"):
-        found = entries(prefix + "/") if prefix.count("/") == 1 else entries(prefix)
+        found = entries(prefix)
         summary[prefix] = {
             "runs": len(found),
             "frames": sum(e["frames"] for e in found),

@@ -14,9 +14,9 @@ from tfedge.edge.classify import Classifier
 from tfedge.main import COMMANDS
 from tfedge.train.labelled_video import read_frame_labels
 
-# Scores are printed rounded to 4 digits; int8 may differ by one output step (1/256), see
-# test_device_parity. Video frames decode a few grey levels apart, so only labels are compared.
-SCORE_TOLERANCE = {"int8": 1 / 256 + 1e-4, "float32": 1.5e-4}
+# Scores are printed rounded to 4 digits; int8 may differ by a few output steps (1/256 each),
+# see test_device_parity. Video frames decode a few grey levels apart: only labels are compared.
+SCORE_TOLERANCE = {"int8": 3 / 256 + 1e-4, "float32": 1.5e-4}
 
 
 def tfedge(*args):

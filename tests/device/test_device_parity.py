@@ -4,9 +4,10 @@ Measured on the x86 tensors (so only the interpreter's arithmetic is compared):
 - TFLite's reference kernels: int8 outputs bit-identical to x86. This is the exactness check:
   a wrongly emulated instruction shows here (QEMU 7.2's default "max" CPU model gets int8
   outputs wrong by up to 254 in XNNPACK).
-- The runtime's own kernels (what `tfedge run` uses: XNNPACK / ruy): their requantization
-  rounds differently on Arm and x86, so int8 may differ by one quantization step in rare
-  values; predictions must be identical. float32 within FLOAT_TOLERANCE.
+- The runtime's own kernels (what `tfedge run` uses: XNNPACK in ai-edge-litert, ruy in
+  tflite-runtime 2.14): their requantization rounds differently on Arm and x86, so int8 may
+  differ by a few quantization steps in some values (seen: 1 with ai-edge-litert, 3 with
+  tflite-runtime); predictions must be identical. float32 within FLOAT_TOLERANCE.
 The largest differences are written to TFEDGE_DEVICE_RESULTS for the harness's report.
 A second test decodes the frames on the device itself.
 """
@@ -27,7 +28,7 @@ from recording import (
 from tfedge.edge.classify import Classifier
 
 FLOAT_TOLERANCE = 1e-5  # on softmax probabilities in [0, 1]
-INT8_RUNTIME_STEPS = 1  # quantization steps the optimized kernels may differ by
+INT8_RUNTIME_STEPS = 3  # quantization steps the optimized kernels may differ by
 VIDEO_DECODE_LEVELS = 4  # MPEG-4 Part 2's IDCT is not bit-exact across CPU architectures
 
 
