@@ -114,7 +114,7 @@ def qemu_cpu_models() -> list[str]:
 def preflight(cpu_names: list[str]) -> None:
     """Check (and where root can, enable) everything emulation needs. Raises CannotEmulate."""
     if os.geteuid() != 0:
-        raise CannotEmulate("make test-pi needs root (it mounts and chroots into an arm64 root "
+        raise CannotEmulate("needs root (it mounts and chroots into an arm64 root "
                             "filesystem); run it as root, e.g. sudo make test-pi")
     missing = _missing_tools()
     if missing:
