@@ -2,7 +2,7 @@
 
 Environment (set by scripts/pi/test_pi.py):
   TFEDGE_DEVICE_FIXTURES  folder made by scripts/pi/fixtures.py on x86 (models, video, folder,
-                          reference outputs); without it every test here is skipped
+                          reference outputs); without it this folder is not collected
   TFEDGE_DEVICE_BACKEND   the interpreter this venv must use: litert or tflite-runtime
   TFEDGE_DEVICE_RESULTS   optional folder where measured differences are written as JSON
 """
@@ -15,17 +15,8 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.environ.get("TFEDGE_DEVICE_FIXTURES"):
-        return
-    skip = pytest.mark.skip(reason="device suite: runs inside the emulated Pi (make test-pi), "
-                                   "or set TFEDGE_DEVICE_FIXTURES to a scripts/pi/fixtures.py folder")
-    for item in items:
-        if HERE in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
+# On the desktop (`make test`) there is nothing to compare with: make test-pi runs this folder.
+collect_ignore_glob = [] if os.environ.get("TFEDGE_DEVICE_FIXTURES") else ["test_*.py"]
 
 
 @pytest.fixture(scope="session")
