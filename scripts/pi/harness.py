@@ -188,6 +188,7 @@ def report(runs: list[dict], timings: dict, out: Path) -> None:
     log("\n== make test-pi summary (emulated: timings here are NOT Raspberry Pi speed)")
     for step, seconds in timings.items():
         log(f"  {step:<28} {seconds:7.1f} s")
+    log(f"  {'total (after preflight)':<28} {sum(timings.values()):7.1f} s")
     for run in runs:
         log(f"  {run['cpu']:<11} {run['venv']:<15} {run['passed']:3d} passed, {run['failures']} failed, "
             f"{run['errors']} errors, {run['skipped']} skipped (exit {run['exit_code']})")
