@@ -163,24 +163,21 @@ def run_suite(guest: Guest, name: str, cpu: str, results: Path) -> dict:
 
 
 def parity_summary(runs: list[dict]) -> dict:
-    """Worst case over every CPU model and venv of what tests/device measured."""
-
-    def entries(prefix: str) -> list[dict]:
-        return [value for run in runs for key, value in run["parity"].items()
-                if key == prefix or key.startswith(prefix + "/")]
-
+    """Worst case, per venv, over every CPU model of what tests/device measured."""
     summary = {}
-    for prefix in ("reference_kernels/int8", "runtime_kernels/int8", "runtime_kernels/float32",
-                   "decoding/int8/video", "decoding/int8/folder"):
-        found = entries(prefix)
-        summary[prefix] = {
-            "runs": len(found),
-            "frames": sum(e["frames"] for e in found),
-            "bit_identical": bool(found) and all(e["bit_identical"] for e in found),
-            "differing_values": sum(e["differing_values"] for e in found),
-            "values": sum(e["values"] for e in found),
-            "max_abs_difference": max((e["max_abs_difference"] for e in found), default=None),
-        }
+    for venv in sorted({run["venv"] for run in runs}):
+        for prefix in ("reference_kernels/int8", "runtime_kernels/int8", "runtime_kernels/float32",
+                       "decoding/int8/video", "decoding/int8/folder"):
+            found = [value for run in runs if run["venv"] == venv for key, value in run["parity"].items()
+                     if key == prefix or key.startswith(prefix + "/")]
+            summary[f"{prefix} [{venv}]"] = {
+                "runs": len(found),
+                "frames": sum(e["frames"] for e in found),
+                "bit_identical": bool(found) and all(e["bit_identical"] for e in found),
+                "differing_values": sum(e["differing_values"] for e in found),
+                "values": sum(e["values"] for e in found),
+                "max_abs_difference": max((e["max_abs_difference"] for e in found), default=None),
+            }
     return summary
 
 
@@ -195,9 +192,9 @@ def report(runs: list[dict], timings: dict, out: Path) -> None:
         for reason in run["skip_reasons"]:
             log(f"      skipped: {reason}")
     parity = parity_summary(runs)
-    log("  compared with x86 on the same input tensors (worst case over all runs above):")
+    log("  compared with x86 (its ai-edge-litert) on the same input tensors, worst case over the cores:")
     for what, figures in parity.items():
-        log(f"    {what:<24} bit-identical: {str(figures['bit_identical']):<5}  max |difference| "
+        log(f"    {what:<40} bit-identical: {str(figures['bit_identical']):<5}  max |difference| "
             f"{figures['max_abs_difference']}  ({figures['differing_values']} of {figures['values']} "
             f"values differ; {figures['frames']} frames in {figures['runs']} runs)")
     out.write_text(json.dumps({"runs": runs, "timings_s": timings, "parity": parity}, indent=1) + "\n")
