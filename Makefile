@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo_out
 
-.PHONY: install fashion-data demo test lint clean
+.PHONY: install fashion-data demo test test-pi lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ demo: install fashion-data
 
 test: install fashion-data
 	$(BIN)/python -m pytest -q
+
+# The device runtime on an emulated Raspberry Pi 4 and 5 (needs root and Debian's qemu-user-static,
+# binfmt-support, debootstrap, zstd; README "Tested on the Pi's architecture"). The first line
+# refuses early (exit 8) where this machine cannot emulate aarch64. PI_MODELS=DIR reuses the
+# models `make test` exported with TFEDGE_EXPORT_TEST_MODELS=DIR.
+test-pi:
+	@$(PYTHON) scripts/pi/harness.py --preflight
+	@$(MAKE) --no-print-directory install fashion-data
+	$(BIN)/python scripts/pi/harness.py $(if $(PI_MODELS),--models $(PI_MODELS))
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,284 @@
+"""`make test-pi`: the device runtime tested on an emulated Raspberry Pi (Debian 12 arm64, QEMU).
+
+Steps: check the host can emulate aarch64; restore (or build and cache) the Pi's root
+filesystem; make the models, video, folder and x86 reference outputs; build the project's
+wheel; install it in fresh venvs inside the root (ai-edge-litert, and tflite-runtime with
+numpy<2); run tests/edge and tests/device there with QEMU pinned to each Pi core.
+
+Emulated timings say nothing about a real Pi's speed: none are reported as such.
+
+    python scripts/pi/harness.py [--cpus cortex-a72,cortex-a76] [--venvs litert,tflite-runtime]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+from emulation import (
+    EXIT_CANNOT_EMULATE,
+    PI_CPUS,
+    CannotEmulate,
+    Mount,
+    chroot_command,
+    guest_env,
+    hwcap_names,
+    install_interpreter_if_needed,
+    preflight,
+    render_cpuinfo,
+)
+from rootfs import WHEELS_DIR, restore_or_build, spec_for, venv_path
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "build" / "pi"
+GUEST_MNT = "/mnt/tfedge"  # stage (tests, wheel, fixtures), read-only in the guest
+GUEST_RESULTS = "/mnt/results"
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+EXIT_TESTS_FAILED = 1
+DEVICE_SUITE = ("tests/edge", "tests/device")
+SUITE_TIMEOUT_S = 1200  # per CPU model and venv; emulation is slow, but not this slow
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+class Guest:
+    """The extracted root with its mounts; runs commands in it under a pinned CPU model."""
+
+    def __init__(self, root: Path, stage: Path, results: Path) -> None:
+        self.root = root
+        self.mounts = [Mount(stage, GUEST_MNT), Mount(results, GUEST_RESULTS, read_only=False)]
+        if FASHION_DIR.is_dir():  # tests/edge exports its small data folder from these IDX files
+            self.mounts.append(Mount(FASHION_DIR, str(FASHION_DIR)))
+        self.cpuinfo: dict[str, Path] = {}
+
+    def run(self, command: list[str], cpu: str, env: dict | None = None, capture: bool = False,
+            check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
+        """Run `command` in the guest; on timeout its whole process group is killed."""
+        host_command = chroot_command(self.root, command, guest_env(cpu, env), self.mounts,
+                                      cpuinfo=self.cpuinfo.get(cpu))
+        pipe = subprocess.PIPE if capture else None
+        with subprocess.Popen(host_command, stdout=pipe, stderr=pipe, text=True,
+                              start_new_session=True) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                stdout, stderr = process.communicate()
+                print(f"make test-pi: {command[0]} ran past {timeout:.0f} s in the guest; stopped it",
+                      file=sys.stderr)
+        result = subprocess.CompletedProcess(host_command, process.returncode, stdout, stderr)
+        if check and result.returncode != 0:
+            raise subprocess.CalledProcessError(result.returncode, command, stdout, stderr)
+        return result
+
+    def present_cpuinfo(self, cpu: str, folder: Path) -> list[str]:
+        """Write an Arm /proc/cpuinfo for `cpu` with the features QEMU really emulates for it."""
+        probe = ("import ctypes; libc = ctypes.CDLL(None); libc.getauxval.restype = ctypes.c_ulong; "
+                 "print(libc.getauxval(16))")
+        hwcap = int(self.run(["python3", "-c", probe], cpu, capture=True).stdout.strip())
+        features = hwcap_names(hwcap)
+        path = folder / f"cpuinfo-{cpu}"
+        path.write_text(render_cpuinfo(PI_CPUS[cpu], features, os.cpu_count() or 1))
+        self.cpuinfo[cpu] = path
+        return features
+
+
+def make_stage(stage: Path, fixtures: Path, wheel: Path) -> None:
+    """What the guest sees at GUEST_MNT: the device tests, the wheel, the fixtures."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    (stage / "tests").mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "conftest.py", stage / "tests")
+    shutil.copy(REPO / "pyproject.toml", stage)  # pytest's settings (markers)
+    for suite in DEVICE_SUITE:
+        shutil.copytree(REPO / suite, stage / suite, ignore=shutil.ignore_patterns("__pycache__"))
+    (stage / "wheel").mkdir()
+    shutil.copy(wheel, stage / "wheel")
+    shutil.copytree(fixtures, stage / "fixtures")
+
+
+def build_wheel(out: Path) -> Path:
+    if out.exists():
+        shutil.rmtree(out)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(out), str(REPO)], check=True)
+    return next(out.glob("tfedge-*.whl"))
+
+
+def install_wheel(guest: Guest, name: str, wheel: Path, cpu: str) -> dict:
+    """pip install the project's wheel with extra `name` into that device venv (offline)."""
+    venv = venv_path(name)
+    script = (f"{venv}/bin/pip install -q --no-index --find-links {WHEELS_DIR}/{name} "
+              f"'{GUEST_MNT}/wheel/{wheel.name}[{name}]' && {venv}/bin/pip check && "
+              f"{venv}/bin/pip list --format=json")
+    listed = guest.run(["/bin/sh", "-c", script], cpu, capture=True)
+    packages = {p["name"].lower(): p["version"] for p in json.loads(listed.stdout.splitlines()[-1])}
+    tensorflow = [p for p in packages if p.startswith(("tensorflow", "tf-nightly"))]
+    if tensorflow:
+        raise SystemExit(f"make test-pi: the device venv {name} has {', '.join(tensorflow)} installed; "
+                         "the device install must not pull TensorFlow (check pyproject.toml extras)")
+    return packages
+
+
+def junit_counts(path: Path) -> dict:
+    if not path.exists():
+        return {"tests": 0, "failures": 0, "errors": 1, "skipped": 0}
+    suite = ElementTree.parse(path).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    counts = {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors", "skipped")}
+    counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
+    counts["skip_reasons"] = sorted({s.get("message", "") for s in suite.iter("skipped")})
+    return counts
+
+
+def run_suite(guest: Guest, name: str, cpu: str, results: Path) -> dict:
+    tag = f"{cpu}-{name}"
+    (results / tag).mkdir(parents=True, exist_ok=True)
+    env = {"TFEDGE_TEST_MODELS": f"{GUEST_MNT}/fixtures/models",
+           "TFEDGE_DEVICE_FIXTURES": f"{GUEST_MNT}/fixtures",
+           "TFEDGE_DEVICE_BACKEND": name,
+           "TFEDGE_DEVICE_RESULTS": f"{GUEST_RESULTS}/{tag}"}
+    command = [f"{venv_path(name)}/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               "--basetemp=/tmp/pytest", f"--junitxml={GUEST_RESULTS}/{tag}/junit.xml",
+               "-m", "not no_emulation",
+               *(f"{GUEST_MNT}/{suite}" for suite in DEVICE_SUITE)]
+    started = time.monotonic()
+    log(f"== device suite: venv {name}, QEMU_CPU={cpu}")
+    result = guest.run(command, cpu, env, check=False, timeout=SUITE_TIMEOUT_S)
+    counts = junit_counts(results / tag / "junit.xml")
+    device_json = results / tag / "device.json"
+    return {"cpu": cpu, "venv": name, "exit_code": result.returncode, **counts,
+            "emulated_wall_s": round(time.monotonic() - started, 1),
+            "parity": json.loads(device_json.read_text()) if device_json.exists() else {}}
+
+
+def parity_summary(runs: list[dict]) -> dict:
+    """Worst case, per venv, over every CPU model of what tests/device measured."""
+    summary = {}
+    for venv in sorted({run["venv"] for run in runs}):
+        for prefix in ("reference_kernels/int8", "runtime_kernels/int8", "runtime_kernels/float32",
+                       "decoding/int8/video", "decoding/int8/folder"):
+            found = [value for run in runs if run["venv"] == venv for key, value in run["parity"].items()
+                     if key == prefix or key.startswith(prefix + "/")]
+            summary[f"{prefix} [{venv}]"] = {
+                "runs": len(found),
+                "frames": sum(e["frames"] for e in found),
+                "bit_identical": bool(found) and all(e["bit_identical"] for e in found),
+                "differing_values": sum(e["differing_values"] for e in found),
+                "values": sum(e["values"] for e in found),
+                "max_abs_difference": max((e["max_abs_difference"] for e in found), default=None),
+            }
+    return summary
+
+
+def report(runs: list[dict], timings: dict, out: Path) -> None:
+    log("\n== make test-pi summary (emulated: timings here are NOT Raspberry Pi speed)")
+    for step, seconds in timings.items():
+        log(f"  {step:<28} {seconds:7.1f} s")
+    log(f"  {'total (after preflight)':<28} {sum(timings.values()):7.1f} s")
+    for run in runs:
+        log(f"  {run['cpu']:<11} {run['venv']:<15} {run['passed']:3d} passed, {run['failures']} failed, "
+            f"{run['errors']} errors, {run['skipped']} skipped (exit {run['exit_code']})")
+        for reason in run["skip_reasons"]:
+            log(f"      skipped: {reason}")
+    parity = parity_summary(runs)
+    log("  compared with x86 (its ai-edge-litert) on the same input tensors, worst case over the cores:")
+    for what, figures in parity.items():
+        log(f"    {what:<40} bit-identical: {str(figures['bit_identical']):<5}  max |difference| "
+            f"{figures['max_abs_difference']}  ({figures['differing_values']} of {figures['values']} "
+            f"values differ; {figures['frames']} frames in {figures['runs']} runs)")
+    out.write_text(json.dumps({"runs": runs, "timings_s": timings, "parity": parity}, indent=1) + "\n")
+    log(f"  details: {out}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpus", default="cortex-a72,cortex-a76", help="QEMU CPU models (Pi 4, Pi 5)")
+    parser.add_argument("--venvs", default="litert,tflite-runtime", help="device venvs to test")
+    parser.add_argument("--models", type=Path, default=None,
+                        help="folder with the main suite's exported models (else they are made)")
+    parser.add_argument("--cache-dir", type=Path,
+                        default=Path(os.environ.get("TFEDGE_PI_CACHE", "/var/cache/tfedge-pi")))
+    parser.add_argument("--work-dir", type=Path,
+                        default=Path(os.environ.get("TFEDGE_PI_WORK", "/var/tmp/tfedge-pi")))
+    parser.add_argument("--keep", action="store_true", help="keep the extracted root afterwards")
+    parser.add_argument("--preflight", action="store_true",
+                        help="only check that this machine can emulate the Pi (exit 0 or 8)")
+    args = parser.parse_args()
+    cpus, venvs = args.cpus.split(","), args.venvs.split(",")
+    unknown = [cpu for cpu in cpus if cpu not in PI_CPUS]
+    if unknown:
+        parser.error(f"--cpus: {', '.join(unknown)} is not a Pi core; choose from {', '.join(PI_CPUS)}")
+    try:
+        preflight(cpus)
+    except CannotEmulate as error:
+        print(f"make test-pi: {error}", file=sys.stderr)
+        return EXIT_CANNOT_EMULATE
+    if args.preflight:
+        return 0
+
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+
+    def lap(step: str) -> None:
+        nonlocal started
+        timings[step] = round(time.monotonic() - started, 1)
+        started = time.monotonic()
+
+    root = args.work_dir / "root"
+    log("== root filesystem (Debian 12 arm64)")
+    log("  " + restore_or_build(spec_for(REPO / "pyproject.toml"), args.cache_dir, root, log))
+    install_interpreter_if_needed(root)
+    lap("root filesystem")
+    try:
+        log("== x86 side: models, video, labelled folder, reference outputs")
+        fixtures = BUILD / "fixtures"
+        subprocess.run([sys.executable, str(Path(__file__).with_name("fixtures.py")), "--out",
+                        str(fixtures), *(["--models", str(args.models)] if args.models else [])],
+                       check=True)
+        wheel = build_wheel(BUILD / "wheel")
+        lap("x86 fixtures and wheel")
+        results = BUILD / "results"
+        shutil.rmtree(results, ignore_errors=True)
+        results.mkdir(parents=True)
+        make_stage(BUILD / "stage", fixtures, wheel)
+        guest = Guest(root, BUILD / "stage", results)
+        machine = guest.run(["uname", "-m"], cpus[0], capture=True, check=False)
+        if machine.stdout.strip() != "aarch64":
+            print("make test-pi: the root's aarch64 programs do not run here (binfmt_misc/QEMU); "
+                  f"{machine.stderr.strip()[:200]}", file=sys.stderr)
+            return EXIT_CANNOT_EMULATE
+        for cpu in cpus:
+            features = guest.present_cpuinfo(cpu, BUILD)
+            log(f"  {cpu}: /proc/cpuinfo presented with features: {' '.join(features)}")
+        for name in venvs:
+            packages = install_wheel(guest, name, wheel, cpus[0])
+            interesting = ("tfedge", "numpy", "opencv-python-headless", "ai-edge-litert", "tflite-runtime")
+            log(f"  venv {name}: " + ", ".join(f"{p} {packages[p]}" for p in interesting if p in packages)
+                + "; no TensorFlow")
+        lap("wheel install (emulated)")
+        runs = []
+        for cpu in cpus:
+            for name in venvs:
+                runs.append(run_suite(guest, name, cpu, results))
+                lap(f"suite {cpu} {name} (emulated)")
+        report(runs, timings, results / "summary.json")
+        failed = [run for run in runs if run["exit_code"] != 0 or run["tests"] == 0]
+        return EXIT_TESTS_FAILED if failed else 0
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The device's commands, as a user types them in the emulated Pi, agree with x86.
+
+`tfedge inspect` and `tfedge verify` are skipped, with the reason, in a build that lacks them.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from recording import FOLDER_NAME, QUANTS, SOURCES, folder_accuracy, model_path, reference_file, source_path
+
+from tfedge.edge.classify import Classifier
+from tfedge.main import COMMANDS
+from tfedge.train.labelled_video import read_frame_labels
+
+# Scores are printed rounded to 4 digits; int8 may differ by a few output steps (1/256 each),
+# see test_device_parity. Video frames decode a few grey levels apart: only labels are compared.
+SCORE_TOLERANCE = {"int8": 3 / 256 + 1e-4, "float32": 1.5e-4}
+
+
+def tfedge(*args):
+    return subprocess.run([sys.executable, "-m", "tfedge", *args], capture_output=True, text=True,
+                          timeout=900)
+
+
+def needs(command):
+    if command not in COMMANDS:
+        pytest.skip(f"`tfedge {command}` does not exist in this build yet")
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_run_headless_predicts_what_x86_predicted(quant, source, fixtures, backend):
+    result = tfedge("run", str(model_path(fixtures, quant)), "--source", str(source_path(fixtures, source)),
+                    "--headless", "--backend", backend)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    frames, summary = lines[:-1], lines[-1]["summary"]
+    expected = [json.loads(line) for line in
+                reference_file(fixtures, quant, source, "run").read_text().splitlines()]
+    assert summary["frames"] == len(frames) == len(expected) > 0
+    assert [f["label"] for f in frames] == [e["label"] for e in expected]
+    if source == "folder":
+        assert max(abs(f["score"] - e["score"]) for f, e in zip(frames, expected)) <= SCORE_TOLERANCE[quant]
+    else:
+        truth = read_frame_labels(source_path(fixtures, source))
+        device = sum(f["label"] == t for f, t in zip(frames, truth))
+        x86 = sum(e["label"] == t for e, t in zip(expected, truth))
+        assert device == x86
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_folder_accuracy_equals_x86(quant, fixtures, backend, x86_facts, results):
+    classifier = Classifier(model_path(fixtures, quant), backend=backend)
+    accuracy = folder_accuracy(classifier, fixtures / FOLDER_NAME)
+    results.record(f"{quant}_folder_accuracy", accuracy)
+    assert accuracy == x86_facts["accuracy"][quant]
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_inspect_describes_the_model(quant, fixtures):
+    needs("inspect")
+    result = tfedge("inspect", str(model_path(fixtures, quant)))
+    assert result.returncode == 0, result.stderr
+    labels = Classifier(model_path(fixtures, quant)).labels
+    assert all(label in result.stdout for label in labels)
+
+
+def shows_accuracy(text, accuracy):
+    """Whether `text` prints `accuracy` as a percentage or a fraction."""
+    forms = {f"{accuracy * 100:.1f}", f"{accuracy * 100:.2f}", f"{accuracy:.3f}", f"{accuracy:.4f}"}
+    return any(form in text for form in forms)
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_verify_reports_the_x86_accuracy(quant, fixtures, x86_facts):
+    needs("verify")
+    result = tfedge("verify", str(model_path(fixtures, quant)), str(fixtures / FOLDER_NAME))
+    assert result.returncode == 0, result.stderr
+    assert shows_accuracy(result.stdout, x86_facts["accuracy"][quant]), result.stdout
