@@ -28,7 +28,10 @@ from recording import (
 from tfedge.edge.classify import Classifier
 
 FLOAT_TOLERANCE = 1e-5  # on softmax probabilities in [0, 1]
-INT8_RUNTIME_STEPS = 3  # quantization steps the optimized kernels may differ by
+# quantization steps the optimized kernels may differ by: their requantization rounds differently on
+# Arm and x86 and the differences compound through the layers (measured: up to 1 step with
+# ai-edge-litert, up to 4 with tflite-runtime's ruy); predictions must still be identical
+INT8_RUNTIME_STEPS = 6
 VIDEO_DECODE_LEVELS = 4  # MPEG-4 Part 2's IDCT is not bit-exact across CPU architectures
 
 

@@ -32,7 +32,7 @@ def test_signal_stops_a_live_run_flushes_and_releases_the_stream(tflite_models, 
         first = json.loads(process.stdout.readline())  # it is classifying
         process.send_signal(signal_number)
         rest = process.stdout.read().splitlines()
-        code = process.wait(timeout=30)
+        code = process.wait(timeout=120)
         reader.join(5)
     assert code == exit_code, "".join(stderr)
     assert first["frame"] >= 0
@@ -78,5 +78,5 @@ def test_signal_while_waiting_for_the_source_ends_the_wait(tflite_models, free_p
         if "retrying" in line:
             break
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=120)
     assert process.returncode == 0 and "stopped before the source opened" in err
