@@ -106,7 +106,9 @@ def test_live_stream_that_drops_is_reconnected_and_logged_once_per_drop(capsys, 
     summary = lines[-1]["summary"]
     assert code == 0 and summary["frames"] == 30
     assert summary["reconnects"] >= 2 and server.refused >= 2
-    assert err.count("stopped delivering frames; reconnecting") == summary["reconnects"]
+    # every finished reconnect was announced once; the run may stop (max frames) during one more
+    assert summary["reconnects"] <= err.count("stopped delivering frames; reconnecting") \
+        <= summary["reconnects"] + 1
     assert err.count("source back after 3 attempts") == summary["reconnects"]
     assert lines[-2]["stats"]["reconnects"] == summary["reconnects"]
 
