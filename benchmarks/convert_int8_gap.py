@@ -30,9 +30,9 @@ import numpy as np  # noqa: E402
 from tfedge.convert.calibration import stratified_sample  # noqa: E402
 from tfedge.convert.quantize import representative_dataset  # noqa: E402
 from tfedge.convert.run_folder import open_run  # noqa: E402
+from tfedge.edge.evaluation import labelled_items  # noqa: E402
 from tfedge.edge.interpreter import make_interpreter  # noqa: E402
 from tfedge.edge.labelled import load_pixels  # noqa: E402
-from tfedge.edge.verify import labelled_items  # noqa: E402
 
 
 def accuracy_of_tflite(model: bytes, pixels: np.ndarray, labels: np.ndarray, scale_outside: bool) -> float:

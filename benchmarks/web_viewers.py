@@ -35,11 +35,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tfedge.edge.capture import Capture
 from tfedge.edge.classify import Classifier
-from tfedge.edge.pipeline import run_pipeline
+from tfedge.edge.live.capture import Capture
+from tfedge.edge.live.pipeline import run_pipeline
+from tfedge.edge.live.sources import open_source
 from tfedge.edge.sinks.web import WebSink
-from tfedge.edge.sources import open_source
 
 
 def rss_mb() -> float:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tfedge.convert.progress import progress
 from tfedge.edge.card import ModelCard
 from tfedge.edge.labelled import load_pixels
 from tfedge.errors import DataError, UsageError
+from tfedge.progress import progress
 
 MIN_CALIBRATION_IMAGES = 10
 DEFAULT_CALIBRATION_IMAGES = 500

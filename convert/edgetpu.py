@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 from tfedge.edge.card import embed_card, read_embedded_card
-from tfedge.edge.edgetpu_check import edgetpu_problems
-from tfedge.edge.tflite_file import parse_tflite
+from tfedge.edge.tflite.edgetpu import edgetpu_problems
+from tfedge.edge.tflite.flatbuffer import parse_tflite
 from tfedge.errors import ModelError
 from tfedge.fileio import write_bytes_atomic
 from tfedge.run_layout import tflite_name

@@ -47,6 +47,17 @@ def list_classes(folder: Path) -> dict[str, list[Path]]:
     return classes
 
 
+def labelled_items(data_dir: str | Path, labels: list[str]) -> list[tuple[Path, int]]:
+    """(image path, label index) for every image of a class folder; folders must be labels."""
+    classes = list_classes(Path(data_dir))
+    unknown = [name for name in classes if name not in labels]
+    if unknown:
+        shown = ", ".join(labels[:12]) + (", ..." if len(labels) > 12 else "")
+        raise DataError(f"{data_dir}: class folder(s) {', '.join(unknown)} are not among the model's "
+                        f"labels ({shown}); name each class folder as one of the labels")
+    return [(path, labels.index(name)) for name, paths in classes.items() for path in paths]
+
+
 def _load_one(path: Path, card: ModelCard):
     try:
         return to_pixels(decode_image(path), card), None

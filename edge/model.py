@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.card import LABELS_NAME, ModelCard, load_labels_file, read_embedded_card
-from tfedge.edge.tflite_file import parse_tflite
+from tfedge.edge.tflite.flatbuffer import parse_tflite
 from tfedge.errors import ModelError
 
 TFLITE_IDENTIFIER = b"TFL3"

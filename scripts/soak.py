@@ -21,11 +21,11 @@ sys.path.insert(0, str(BENCHMARKS))
 
 from edge_models import mobilenet_v2_int8, textured_video  # noqa: E402
 
-from tfedge.edge.capture import Capture  # noqa: E402
 from tfedge.edge.classify import Classifier  # noqa: E402
-from tfedge.edge.pipeline import RunOptions, run_pipeline  # noqa: E402
+from tfedge.edge.live.capture import Capture  # noqa: E402
+from tfedge.edge.live.pipeline import RunOptions, run_pipeline  # noqa: E402
+from tfedge.edge.live.sources import VideoFileSource  # noqa: E402
 from tfedge.edge.sinks.jsonlines import JsonLinesSink  # noqa: E402
-from tfedge.edge.sources import VideoFileSource  # noqa: E402
 
 
 def rss_mb() -> float:

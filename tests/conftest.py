@@ -59,7 +59,7 @@ def tflite_models(request) -> dict[str, Path]:
     if not HAVE_TENSORFLOW:
         pytest.skip("no TFEDGE_TEST_MODELS and no TensorFlow to make models")
     run_dir = request.getfixturevalue("trained_run")
-    from tfedge.convert.pipeline import convert_run
+    from tfedge.convert.convert_run import convert_run
 
     convert_run(run_dir, ["float32", "int8"], calibration_images=200, verify=False,
                 log=lambda *_: None)

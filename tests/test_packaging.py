@@ -36,7 +36,7 @@ def test_console_script_and_wheel_layout(tmp_path):
                     "-q", "-w", str(tmp_path), str(ROOT)], check=True, timeout=300)
     wheel = next(tmp_path.glob("tfedge-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder, package in (("cli", "tfedge"), ("train", "tfedge/train"),
+    for folder, package in (("common", "tfedge"), ("train", "tfedge/train"),
                             ("convert", "tfedge/convert"), ("edge", "tfedge/edge")):
         for source in (ROOT / folder).rglob("*.py"):
             if package == "tfedge" or "__pycache__" not in source.parts:

@@ -4,7 +4,7 @@ import numpy as np
 
 from tfedge.edge.card import load_card, read_embedded_card
 from tfedge.edge.classify import Classifier
-from tfedge.edge.evaluate import evaluate
+from tfedge.edge.evaluation import evaluate
 from tfedge.edge.labelled import list_classes
 from tfedge.run_layout import CARD_FILE, METRICS_FILE
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tfedge.convert.convert_run import convert_run
 from tfedge.convert.edgetpu import parse_compiler_report, preflight, prepare_for_edgetpu
-from tfedge.convert.pipeline import convert_run
 from tfedge.edge.card import read_embedded_card
 from tfedge.errors import ModelError
 
@@ -127,7 +127,7 @@ def test_preflight_says_what_fails_for_a_float_model(tflite_models):
 
 
 def test_preflight_flags_operators_the_edge_tpu_lacks(edgetpu_ready, monkeypatch):
-    from tfedge.edge import edgetpu_check
+    from tfedge.edge.tflite import edgetpu as edgetpu_check
 
     monkeypatch.setattr(edgetpu_check, "EDGETPU_OPERATORS", edgetpu_check.EDGETPU_OPERATORS - {"SOFTMAX"})
     problems = preflight(edgetpu_ready.read_bytes())

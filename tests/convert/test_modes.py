@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from tfedge.convert.pipeline import ALL_MODES, convert_run
+from tfedge.convert.convert_run import ALL_MODES, convert_run
 from tfedge.edge.card import read_embedded_card
 from tfedge.edge.classify import Classifier
-from tfedge.edge.tflite_file import parse_tflite
+from tfedge.edge.tflite.flatbuffer import parse_tflite
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_a_failed_conversion_keeps_the_previous_file(trained_run, tmp_path, monk
 
 
 def test_accuracy_error_names_remedies():
-    from tfedge.convert.pipeline import _check_drop
+    from tfedge.convert.convert_run import _check_drop
     from tfedge.errors import AccuracyError
 
     rows = [{"variant": "float32", "difference_pp": -3.0},
@@ -139,17 +139,17 @@ def test_accuracy_error_names_remedies():
 
 
 def test_convert_exits_7_when_int8_drops_more_than_allowed(capsys, trained_run, tmp_path, monkeypatch):
-    from tfedge.convert import pipeline
-    from tfedge.edge.evaluate import Evaluation
+    from tfedge.convert import convert_run
+    from tfedge.edge.evaluation import Evaluation
     from tfedge.main import main
 
-    real_reference = pipeline.keras_reference
+    real_reference = convert_run.keras_reference
 
     def flawless_reference(keras_model, items, card):  # a Keras model right on every image
         measured = real_reference(keras_model, items, card)
         return Evaluation(measured.labels, measured.true, measured.true.copy(), [], [])
 
-    monkeypatch.setattr(pipeline, "keras_reference", flawless_reference)
+    monkeypatch.setattr(convert_run, "keras_reference", flawless_reference)
     code = main(["convert", str(trained_run), "--quant", "float32", "int8", "--calibration-images", "50",
                  "--out-dir", str(tmp_path)])
     captured = capsys.readouterr()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.classify import Classifier
-from tfedge.edge.sources import open_source
+from tfedge.edge.live.sources import open_source
 
 QUANTS = ("float32", "int8")
 SOURCES = ("video", "folder")
@@ -78,8 +78,8 @@ def reference_kernels(classifier: Classifier):
 
 
 def folder_accuracy(classifier: Classifier, folder: Path) -> float:
-    """Accuracy on a labelled folder through tfedge.edge.evaluate (what `tfedge verify` measures)."""
-    from tfedge.edge.evaluate import evaluate
+    """Accuracy on a labelled folder through tfedge.edge.evaluation (what `tfedge verify` measures)."""
+    from tfedge.edge.evaluation import evaluate
     from tfedge.edge.labelled import list_classes
 
     items = [(path, classifier.labels.index(name))

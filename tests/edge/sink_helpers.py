@@ -9,12 +9,12 @@ import threading
 import time
 from pathlib import Path
 
-from tfedge.edge.capture import Capture
 from tfedge.edge.classify import Classifier
 from tfedge.edge.labelled import list_classes
-from tfedge.edge.pipeline import run_pipeline
+from tfedge.edge.live.capture import Capture
+from tfedge.edge.live.pipeline import run_pipeline
+from tfedge.edge.live.sources import open_source
 from tfedge.edge.preprocess import decode_image
-from tfedge.edge.sources import open_source
 from tfedge.train.labelled_video import write_labelled_video
 
 HANG_GUARD_S = 120  # only stops a broken test from hanging; no assertion depends on speed

@@ -6,8 +6,8 @@ import stat
 
 from tfedge.edge.card import read_embedded_card
 from tfedge.edge.interpreter import make_interpreter
-from tfedge.edge.load_check import load_in_subprocess
-from tfedge.edge.tflite_file import parse_tflite
+from tfedge.edge.tflite.flatbuffer import parse_tflite
+from tfedge.edge.tflite.load_check import load_in_subprocess
 from tfedge.main import main
 
 
@@ -69,7 +69,7 @@ def _fake_python(tmp_path, body):
 
 
 def test_an_interpreter_that_crashes_is_reported_not_fatal(tflite_models, tmp_path, monkeypatch):
-    import tfedge.edge.load_check as load_check
+    import tfedge.edge.tflite.load_check as load_check
 
     monkeypatch.setattr(load_check.sys, "executable", _fake_python(tmp_path, "kill -SEGV $$"))
     result = load_in_subprocess(str(tflite_models["int8"]))
@@ -78,7 +78,7 @@ def test_an_interpreter_that_crashes_is_reported_not_fatal(tflite_models, tmp_pa
 
 
 def test_an_interpreter_that_hangs_is_timed_out(tflite_models, tmp_path, monkeypatch):
-    import tfedge.edge.load_check as load_check
+    import tfedge.edge.tflite.load_check as load_check
 
     monkeypatch.setattr(load_check.sys, "executable", _fake_python(tmp_path, "exec sleep 30"))
     result = load_in_subprocess(str(tflite_models["int8"]), timeout_s=0.5)

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from tfedge.edge.card import read_embedded_card, strip_embedded
-from tfedge.edge.inspect import format_inspection, inspect_model
+from tfedge.edge.tflite.inspect import format_inspection, inspect_model
 from tfedge.errors import ModelError
 from tfedge.main import main
 

@@ -5,7 +5,7 @@ import shlex
 
 import pytest
 
-from tfedge.edge.service import ServiceSettings, systemd_quote, unit_text
+from tfedge.edge.live.service import ServiceSettings, systemd_quote, unit_text
 from tfedge.main import main
 
 

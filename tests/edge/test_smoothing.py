@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tfedge.edge.smoothing import Smoother, SmoothingSettings
+from tfedge.edge.live.smoothing import Smoother, SmoothingSettings
 
 A, B = np.array([0.9, 0.1]), np.array([0.2, 0.8])
 

@@ -4,7 +4,7 @@ import json
 import shutil
 
 from tfedge.edge.classify import Classifier
-from tfedge.edge.evaluate import evaluate
+from tfedge.edge.evaluation import evaluate
 from tfedge.edge.labelled import list_classes
 from tfedge.main import main
 

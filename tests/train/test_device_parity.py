@@ -6,7 +6,7 @@ import numpy as np
 
 from tfedge.edge.card import load_card
 from tfedge.edge.classify import Classifier
-from tfedge.edge.evaluate import evaluate
+from tfedge.edge.evaluation import evaluate
 from tfedge.run_layout import CARD_FILE, CONFIG_FILE, KERAS_MODEL, SPLIT_FILE
 from tfedge.train.dataset import list_files, load_split, make_dataset
 from tfedge.train.hparams import HParams

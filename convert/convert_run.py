@@ -8,13 +8,13 @@ from pathlib import Path
 from tfedge.convert.calibration import DEFAULT_CALIBRATION_IMAGES, calibration_pixels
 from tfedge.convert.convert import convert
 from tfedge.convert.edgetpu import READY_NAME, prepare_for_edgetpu
-from tfedge.convert.progress import progress
 from tfedge.convert.quantize import Quantization
 from tfedge.convert.run_folder import open_run
-from tfedge.convert.verify import format_table, keras_reference, verify_variant
-from tfedge.edge.verify import labelled_items
+from tfedge.convert.variant_accuracy import format_table, keras_reference, verify_variant
+from tfedge.edge.evaluation import labelled_items
 from tfedge.errors import AccuracyError
 from tfedge.fileio import check_writable_parent, write_bytes_atomic
+from tfedge.progress import progress
 from tfedge.run_layout import tflite_name
 
 ALL_MODES = [q.value for q in Quantization]

@@ -35,12 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tfedge.errors import UsageError
-    from tfedge.train.quiet import quiet_tensorflow
+    from tfedge.quiet import quiet_tensorflow
 
     if args.max_drop < 0:
         raise UsageError(f"--max-drop {args.max_drop:g} is negative; give percentage points, e.g. 1.0")
     quiet_tensorflow(args.debug)
-    from tfedge.convert.pipeline import ALL_MODES, convert_run
+    from tfedge.convert.convert_run import ALL_MODES, convert_run
 
     convert_run(args.run_dir, ALL_MODES if args.all else args.quant,
                 calibration_images=args.calibration_images, io_type=args.io_type,

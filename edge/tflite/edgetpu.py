@@ -7,7 +7,7 @@ preflight before compiling). Sources: Coral's "TensorFlow models on the Edge TPU
 
 from __future__ import annotations
 
-from tfedge.edge.tflite_file import TfliteModel
+from tfedge.edge.tflite.flatbuffer import TfliteModel
 
 COMPILED_OPERATOR = "edgetpu-custom-op"  # what the compiler leaves in a compiled model
 

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tfedge.edge.classify import Classifier
-    from tfedge.edge.verify import format_report, verify
+    from tfedge.edge.evaluation import format_report, verify
 
     evaluation = verify(Classifier(args.model, num_threads=args.threads, backend=args.backend),
                         args.data_dir)

@@ -1,15 +1,13 @@
-"""`tfedge run`: classify frames from a camera, video file, stream or image folder."""
+"""`tfedge run`'s options, and the settings they stand for.
+
+Only the standard library at import time: every command's parser is built at start-up, and
+`tfedge service` checks the options of the `tfedge run` it installs with this same parser.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import signal
-import sys
-import threading
-import warnings
-
-from tfedge.edge.sinks import network_cli  # stdlib-only: the web view and MQTT options
+import os
 
 SMOOTHING_CHOICES = ("average", "vote", "none")
 
@@ -70,17 +68,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                "TFEDGE_FRAME, TFEDGE_TIMESTAMP, TFEDGE_SNAPSHOT in its environment)")
     triggers.add_argument("--snapshot-dir", default=None, metavar="DIR",
                           help="save the frame as a JPEG in DIR when it fires")
-    network_cli.add_arguments(parser)
+    add_network_arguments(parser)
 
 
-def _options(args: argparse.Namespace):
+def add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("live view and MQTT")
+    group.add_argument("--serve", metavar="[HOST:]PORT",
+                       help="serve a live web view (video, label, events) on 127.0.0.1:PORT, "
+                            "or on HOST (another address needs --token or --insecure)")
+    group.add_argument("--token", default=os.environ.get("TFEDGE_TOKEN"),
+                       help="secret the web view asks for on every request, as ?token= or an "
+                            "'Authorization: Bearer' header (default: $TFEDGE_TOKEN)")
+    group.add_argument("--insecure", action="store_true",
+                       help="allow --serve on a non-loopback address without a token")
+    group.add_argument("--serve-fps", type=float, default=15.0,
+                       help="most video frames per second sent to viewers (default 15)")
+    group.add_argument("--mqtt", metavar="URL",
+                       help="publish label changes and a heartbeat to "
+                            "mqtt[s]://[user:pass@]host[:port]/topic")
+    group.add_argument("--mqtt-qos", type=int, default=1, choices=[0, 1, 2],
+                       help="MQTT QoS (default 1: no label change is lost across reconnects)")
+    group.add_argument("--mqtt-retain", action="store_true",
+                       help="retain label-change messages on the broker")
+    group.add_argument("--mqtt-cafile", metavar="PEM", help="CA certificate of an mqtts:// broker")
+    group.add_argument("--mqtt-heartbeat", type=float, default=30.0, metavar="SECONDS",
+                       help="seconds between heartbeat messages (default 30)")
+
+
+def run_settings(args: argparse.Namespace):
     """RunOptions, CameraRequest and TriggerSettings from the arguments (UsageError if bad)."""
     from pathlib import Path
 
-    from tfedge.edge.pipeline import RunOptions
-    from tfedge.edge.smoothing import SmoothingSettings
-    from tfedge.edge.sources import CameraRequest
-    from tfedge.edge.triggers import TriggerSettings
+    from tfedge.edge.live.pipeline import RunOptions
+    from tfedge.edge.live.smoothing import SmoothingSettings
+    from tfedge.edge.live.sources import CameraRequest
+    from tfedge.edge.sinks.triggers import TriggerSettings
     from tfedge.errors import UsageError
 
     if args.max_frames is not None and args.max_frames < 1:
@@ -102,92 +124,3 @@ def _options(args: argparse.Namespace):
     except ValueError as error:
         raise UsageError(str(error)) from None
     return options, request, trigger
-
-
-def load_classifier(args: argparse.Namespace, command: str = "run"):
-    """The Classifier for the model options; warnings become one `warning:` line on stderr."""
-    from tfedge.edge.classify import open_classifier
-    from tfedge.edge.interpreter import check_threads
-
-    check_threads(args.threads)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        classifier = open_classifier(args.model, num_threads=args.threads, backend=args.backend,
-                                     edgetpu=args.edgetpu, fallback_cpu=args.fallback_cpu,
-                                     device=args.edgetpu_device,
-                                     log=lambda message: print(message, file=sys.stderr))
-    for warning in caught:
-        print(f"tfedge {command}: warning: {warning.message}", file=sys.stderr)
-    return classifier
-
-
-class _StopOnSignal:
-    """SIGINT and SIGTERM set `stop`; the run winds down (a second SIGINT aborts at once)."""
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.received: int | None = None
-        self._previous = {}
-
-    def _handle(self, number, _frame) -> None:
-        if self.stop.is_set() and number == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.received = number
-        self.stop.set()
-
-    def __enter__(self):
-        if threading.current_thread() is not threading.main_thread():
-            return self  # signal handlers can only be set from the main thread
-        for number in (signal.SIGINT, signal.SIGTERM):
-            self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
-
-
-def run(args: argparse.Namespace) -> int:
-    from tfedge.edge.capture import Capture, open_with_retry
-    from tfedge.edge.pipeline import run_pipeline
-    from tfedge.edge.sinks.jsonlines import JsonLinesSink
-    from tfedge.edge.sinks.overlay import OverlaySink, display_available
-    from tfedge.edge.sources import make_source
-    from tfedge.edge.triggers import TriggerSink
-    from tfedge.errors import EXIT_INTERRUPTED, UsageError
-
-    options, request, trigger = _options(args)
-    classifier = load_classifier(args)
-    unknown = [label for label in args.on if label not in classifier.labels]
-    if unknown:
-        more = " ..." if len(classifier.labels) > 20 else ""
-        raise UsageError(f"--on {unknown[0]!r} is not a label of this model; its labels are: "
-                         + ", ".join(classifier.labels[:20]) + more)
-    threads = "default" if args.threads is None else args.threads
-    print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads})",
-          file=sys.stderr, flush=True)
-    source = make_source(args.source, request)
-    with _StopOnSignal() as signals:
-        if not open_with_retry(source, signals.stop, args.wait_for_source):
-            print("tfedge run: stopped before the source opened", file=sys.stderr)
-            return EXIT_INTERRUPTED if signals.received == signal.SIGINT else 0
-        description = source.describe()
-        print(f"tfedge run: source {json.dumps(description)}", file=sys.stderr, flush=True)
-        headless = args.headless or not display_available()
-        if not args.headless and headless:
-            print("tfedge run: no display available; running headless (JSON lines)", file=sys.stderr)
-        sinks = [JsonLinesSink()] if headless else [OverlaySink()]
-        if trigger is not None:
-            sinks.append(TriggerSink(trigger))
-        sinks += network_cli.build_sinks(args)
-        info = {"model": str(classifier.model.path), "backend": str(classifier.backend),
-                "labels": list(classifier.labels), "source": description}
-        capture = Capture(source, prepare=classifier.prepare, realtime=args.realtime).start()
-        summary = run_pipeline(classifier, capture, sinks, options, stop=signals.stop, info=info)
-    if not headless:
-        print(f"tfedge run: summary {json.dumps(summary)}", file=sys.stderr)
-    if signals.received is not None:
-        name = signal.Signals(signals.received).name
-        print(f"tfedge run: stopped by {name}", file=sys.stderr)
-        return EXIT_INTERRUPTED if signals.received == signal.SIGINT else 0
-    return 0

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tfedge.edge.inspect import format_inspection, inspect_model
+    from tfedge.edge.tflite.inspect import format_inspection, inspect_model
 
     report = inspect_model(args.model, load_check=not args.no_load, timeout_s=args.timeout)
     print(json.dumps(report, indent=2) if args.json else format_inspection(report))

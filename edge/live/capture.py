@@ -88,7 +88,7 @@ class Capture:
     """Reads `source` in a thread. Open the source first (see `open_with_retry`), then `start()`.
 
     Args:
-        source: an opened source (see tfedge.edge.sources).
+        source: an opened source (see tfedge.edge.live.sources).
         prepare: frame -> input tensor, run in the capture thread (None: no tensor).
         realtime: for a file, pace reading at the file's frame rate and keep only the latest frame.
         backoff: delays between reconnect attempts of a live source.

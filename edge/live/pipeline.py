@@ -1,6 +1,6 @@
 """The inference loop: take the newest captured frame, classify it, smooth, hand results to sinks.
 
-Capture (and preprocessing) run in their own thread (tfedge.edge.capture); sinks return at once
+Capture (and preprocessing) run in their own thread (tfedge.edge.live.capture); sinks return at once
 and do their slow work in their own threads, so the interpreter never waits for drawing,
 encoding or network output. See tfedge.edge.sinks for the result and summary keys.
 """
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tfedge.edge.capture import END, Capture
 from tfedge.edge.classify import Classifier, top_k
-from tfedge.edge.smoothing import Smoother, SmoothingSettings
+from tfedge.edge.live.capture import END, Capture
+from tfedge.edge.live.smoothing import Smoother, SmoothingSettings
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """`tfedge inspect`'s work: everything a .tflite says about itself, read without trusting it.
 
-The flatbuffer is parsed in pure Python (tfedge.edge.tflite_file); the interpreter, which can
-crash on a hostile file, only ever loads the model in a child process (tfedge.edge.load_check).
+The flatbuffer is parsed in pure Python (tfedge.edge.tflite.flatbuffer); the interpreter, which can
+crash on a hostile file, only ever loads the model in a child process (tfedge.edge.tflite.load_check).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.card import LABELS_NAME, read_embedded_card, strip_embedded
-from tfedge.edge.edgetpu_check import edgetpu_problems, is_compiled
-from tfedge.edge.load_check import load_in_subprocess
 from tfedge.edge.model import ModelFile, card_from_interpreter
-from tfedge.edge.tflite_file import Tensor, parse_tflite
+from tfedge.edge.tflite.edgetpu import edgetpu_problems, is_compiled
+from tfedge.edge.tflite.flatbuffer import Tensor, parse_tflite
+from tfedge.edge.tflite.load_check import load_in_subprocess
 from tfedge.errors import ModelError
 
 _NUMPY_TYPES = {"float32", "float16", "int32", "uint8", "int64", "bool", "int16", "int8", "float64"}

@@ -13,16 +13,17 @@ import sys
 from tfedge import __version__
 from tfedge.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, TfedgeError
 
-# subcommand -> module that provides add_arguments(parser) and run(args)
+# subcommand -> (stage, help); its module tfedge.STAGE.commands.SUBCOMMAND provides
+# add_arguments(parser) and run(args)
 COMMANDS = {
-    "data": ("tfedge.train.data_cli", "export a dataset (Fashion-MNIST) as an image folder"),
-    "train": ("tfedge.train.cli", "train a classifier on an image folder"),
-    "convert": ("tfedge.convert.cli", "convert a trained run to .tflite (float32, int8, ...)"),
-    "run": ("tfedge.edge.cli", "classify frames from a camera, video or folder"),
-    "verify": ("tfedge.edge.verify_cli", "measure a .tflite's accuracy on labelled images, per class"),
-    "inspect": ("tfedge.edge.inspect_cli", "show a .tflite's card, tensors, operators, Edge TPU readiness"),
-    "bench": ("tfedge.edge.bench_cli", "measure a model's invoke latency per backend and thread count"),
-    "service": ("tfedge.edge.service_cli", "print or install a systemd unit that runs tfedge run at boot"),
+    "data": ("train", "export a dataset (Fashion-MNIST) as an image folder"),
+    "train": ("train", "train a classifier on an image folder"),
+    "convert": ("convert", "convert a trained run to .tflite (float32, int8, ...)"),
+    "run": ("edge", "classify frames from a camera, video or folder"),
+    "verify": ("edge", "measure a .tflite's accuracy on labelled images, per class"),
+    "inspect": ("edge", "show a .tflite's card, tensors, operators, Edge TPU readiness"),
+    "bench": ("edge", "measure a model's invoke latency per backend and thread count"),
+    "service": ("edge", "print or install a systemd unit that runs tfedge run at boot"),
 }
 
 
@@ -31,10 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tfedge {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (stage, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--debug", action="store_true", help="show tracebacks for errors")
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(f"tfedge.{stage}.commands.{name}")
         module.add_arguments(sub)
         sub.set_defaults(_module=module)
     return parser

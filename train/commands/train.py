@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
         print(table())
         return 0
-    from tfedge.train.quiet import quiet_tensorflow
+    from tfedge.quiet import quiet_tensorflow
 
     quiet_tensorflow(args.debug)
     from tfedge.train.hparams import HParams

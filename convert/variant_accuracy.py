@@ -8,7 +8,7 @@ import numpy as np
 
 from tfedge.edge.card import ModelCard
 from tfedge.edge.classify import Classifier
-from tfedge.edge.evaluate import Evaluation, evaluate
+from tfedge.edge.evaluation import Evaluation, evaluate
 from tfedge.edge.labelled import load_pixels
 
 

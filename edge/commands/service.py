@@ -33,7 +33,7 @@ def _tfedge_program() -> list[str]:
 
 def _run_command(model: Path, run_args: list[str]) -> list[str]:
     """The `tfedge run` command line: options checked with run's own parser, paths made absolute."""
-    from tfedge.edge.cli import add_arguments as add_run_arguments
+    from tfedge.edge.commands.run_options import add_arguments as add_run_arguments
 
     checker = argparse.ArgumentParser(prog="tfedge service MODEL")
     add_run_arguments(checker)
@@ -54,7 +54,7 @@ def _run_command(model: Path, run_args: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tfedge.edge.service import SYSTEM_UNIT_DIR, ServiceSettings, log_commands, unit_text
+    from tfedge.edge.live.service import SYSTEM_UNIT_DIR, ServiceSettings, log_commands, unit_text
     from tfedge.errors import ModelError, OutputError, UsageError
     from tfedge.fileio import write_text_atomic
 

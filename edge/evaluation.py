@@ -1,4 +1,9 @@
-"""Accuracy of a .tflite on labelled images, through the device's own decode and preprocessing."""
+"""Accuracy of a .tflite on labelled images, through the device's own decode and preprocessing.
+
+`tfedge verify` reports it per class with a confusion matrix; `tfedge convert` measures each
+variant with it. The folder holds one subfolder per class, named as the model's labels (its
+card, or the labels.txt beside a model from elsewhere).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.classify import Classifier
+from tfedge.edge.labelled import labelled_items
 from tfedge.edge.preprocess import decode_image
+from tfedge.errors import DataError
 
 
 @dataclass
@@ -60,3 +67,29 @@ def evaluate(classifier: Classifier, items: list[tuple[Path, int]], labels: list
     return Evaluation(labels, np.asarray(true, dtype=np.int64), np.asarray(predicted, dtype=np.int64),
                       times, skipped)
 
+
+def verify(classifier: Classifier, data_dir: str | Path) -> Evaluation:
+    """Evaluate `classifier` on DATA_DIR/<label>/ images. Raises DataError for a mismatched folder."""
+    evaluation = evaluate(classifier, labelled_items(data_dir, classifier.labels), classifier.labels)
+    if not len(evaluation.true):
+        raise DataError(f"{data_dir}: none of the images could be decoded; add readable images")
+    return evaluation
+
+
+def format_report(evaluation: Evaluation) -> str:
+    """Accuracy, per-class accuracy and the confusion matrix, as plain text."""
+    labels = evaluation.labels
+    present = sorted(set(evaluation.true.tolist()) | set(evaluation.predicted.tolist()))
+    present = [i for i in present if i < len(labels)]
+    matrix = evaluation.confusion()
+    per_class = evaluation.per_class_accuracy()
+    counts = np.bincount(evaluation.true, minlength=len(labels))
+    width = max(len(labels[i]) for i in present)
+    lines = [f"accuracy {evaluation.accuracy * 100:.2f}% on {len(evaluation.true)} images "
+             f"({len(evaluation.skipped)} skipped), mean inference {evaluation.mean_inference_ms:.3f} ms",
+             "", f"{'class':{width}s}  images  accuracy"]
+    lines += [f"{labels[i]:{width}s}  {counts[i]:6d}  {per_class[labels[i]] * 100:7.2f}%"
+              for i in present if labels[i] in per_class]
+    lines += ["", "confusion (rows: true class, columns: predicted, in the order above)"]
+    lines += [f"{labels[i]:{width}s}  " + " ".join(f"{matrix[i, j]:5d}" for j in present) for i in present]
+    return "\n".join(lines)

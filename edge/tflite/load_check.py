@@ -1,7 +1,7 @@
 """Load a .tflite in a child process, so a crashing interpreter cannot take the caller down.
 
 The LiteRT interpreter trusts its input; a hostile flatbuffer can make it segfault or spin.
-`load_in_subprocess` runs `python -m tfedge.edge.load_check MODEL` with a timeout and reports
+`load_in_subprocess` runs `python -m tfedge.edge.tflite.load_check MODEL` with a timeout and reports
 the tensors the interpreter saw, or one line saying why it could not load the model.
 """
 
@@ -23,7 +23,7 @@ def _describe(details: list[dict]) -> list[dict]:
 
 def load_in_subprocess(path: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict:
     """{"ok": True, "backend", "inputs", "outputs"} or {"ok": False, "error": one line}."""
-    command = [sys.executable, "-m", "tfedge.edge.load_check", str(path)]
+    command = [sys.executable, "-m", "tfedge.edge.tflite.load_check", str(path)]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:

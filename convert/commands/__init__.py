@@ -1,0 +1,1 @@
+"""The `tfedge convert` command."""

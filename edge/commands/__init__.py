@@ -1,0 +1,1 @@
+"""The `tfedge run`, `verify`, `inspect`, `bench` and `service` commands: argparse in, one `run(args)`."""

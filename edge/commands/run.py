@@ -1,0 +1,134 @@
+"""`tfedge run`: classify frames from a camera, video file, stream or image folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import warnings
+
+from tfedge.edge.commands.run_options import add_arguments, run_settings
+
+__all__ = ["add_arguments", "run"]  # add_arguments: run_options', stdlib only
+
+
+def load_classifier(args: argparse.Namespace, command: str = "run"):
+    """The Classifier for the model options; warnings become one `warning:` line on stderr."""
+    from tfedge.edge.classify import open_classifier
+    from tfedge.edge.interpreter import check_threads
+
+    check_threads(args.threads)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        classifier = open_classifier(args.model, num_threads=args.threads, backend=args.backend,
+                                     edgetpu=args.edgetpu, fallback_cpu=args.fallback_cpu,
+                                     device=args.edgetpu_device,
+                                     log=lambda message: print(message, file=sys.stderr))
+    for warning in caught:
+        print(f"tfedge {command}: warning: {warning.message}", file=sys.stderr)
+    return classifier
+
+
+class _StopOnSignal:
+    """SIGINT and SIGTERM set `stop`; the run winds down (a second SIGINT aborts at once)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.received: int | None = None
+        self._previous = {}
+
+    def _handle(self, number, _frame) -> None:
+        if self.stop.is_set() and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = number
+        self.stop.set()
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signal handlers can only be set from the main thread
+        for number in (signal.SIGINT, signal.SIGTERM):
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tfedge.edge.live.capture import Capture, open_with_retry
+    from tfedge.edge.live.pipeline import run_pipeline
+    from tfedge.edge.live.sources import make_source
+    from tfedge.edge.sinks.jsonlines import JsonLinesSink
+    from tfedge.edge.sinks.overlay import OverlaySink, display_available
+    from tfedge.edge.sinks.triggers import TriggerSink
+    from tfedge.errors import EXIT_INTERRUPTED, UsageError
+
+    options, request, trigger = run_settings(args)
+    classifier = load_classifier(args)
+    unknown = [label for label in args.on if label not in classifier.labels]
+    if unknown:
+        more = " ..." if len(classifier.labels) > 20 else ""
+        raise UsageError(f"--on {unknown[0]!r} is not a label of this model; its labels are: "
+                         + ", ".join(classifier.labels[:20]) + more)
+    threads = "default" if args.threads is None else args.threads
+    print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads})",
+          file=sys.stderr, flush=True)
+    source = make_source(args.source, request)
+    with _StopOnSignal() as signals:
+        if not open_with_retry(source, signals.stop, args.wait_for_source):
+            print("tfedge run: stopped before the source opened", file=sys.stderr)
+            return EXIT_INTERRUPTED if signals.received == signal.SIGINT else 0
+        description = source.describe()
+        print(f"tfedge run: source {json.dumps(description)}", file=sys.stderr, flush=True)
+        headless = args.headless or not display_available()
+        if not args.headless and headless:
+            print("tfedge run: no display available; running headless (JSON lines)", file=sys.stderr)
+        sinks = [JsonLinesSink()] if headless else [OverlaySink()]
+        if trigger is not None:
+            sinks.append(TriggerSink(trigger))
+        sinks += build_network_sinks(args)
+        info = {"model": str(classifier.model.path), "backend": str(classifier.backend),
+                "labels": list(classifier.labels), "source": description}
+        capture = Capture(source, prepare=classifier.prepare, realtime=args.realtime).start()
+        summary = run_pipeline(classifier, capture, sinks, options, stop=signals.stop, info=info)
+    if not headless:
+        print(f"tfedge run: summary {json.dumps(summary)}", file=sys.stderr)
+    if signals.received is not None:
+        name = signal.Signals(signals.received).name
+        print(f"tfedge run: stopped by {name}", file=sys.stderr)
+        return EXIT_INTERRUPTED if signals.received == signal.SIGINT else 0
+    return 0
+
+
+def build_network_sinks(args: argparse.Namespace) -> list:
+    """The web and MQTT sinks `args` ask for; every option is checked before anything starts."""
+    from tfedge.edge.sinks.web import check_exposure, parse_serve_address
+    from tfedge.errors import UsageError
+
+    info = {"model": str(args.model)}
+    address = None
+    if args.serve is not None:
+        address = parse_serve_address(args.serve)
+        check_exposure(address[0], args.token, args.insecure)
+    elif args.insecure:
+        raise UsageError("--insecure applies to the web view; add --serve [HOST:]PORT")
+    sinks = []
+    if args.mqtt:
+        from tfedge.edge.sinks.mqtt import MqttSink
+
+        sinks.append(MqttSink(args.mqtt, qos=args.mqtt_qos, retain=args.mqtt_retain,
+                              cafile=args.mqtt_cafile, heartbeat_s=args.mqtt_heartbeat, info=info))
+    if address is not None:
+        from tfedge.edge.sinks.web import WebSink
+
+        try:
+            sinks.append(WebSink(address[0], address[1], token=args.token, insecure=args.insecure,
+                                 max_fps=args.serve_fps, info=info))
+        except Exception:
+            for sink in sinks:
+                sink.close({})
+            raise
+    return sinks

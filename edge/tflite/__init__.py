@@ -1,0 +1,1 @@
+"""The .tflite file itself: a pure-Python flatbuffer reader, load checks, Edge TPU readiness, inspect."""

@@ -1,0 +1,1 @@
+"""The `tfedge train` and `tfedge data` commands."""
