@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from tfedge import __version__
-from tfedge.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, TfedgeError
+from tfedge.errors import ExitCode, TfedgeError
 
 # subcommand -> (stage, help); its module tfedge.STAGE.commands.SUBCOMMAND provides
 # add_arguments(parser) and run(args)
@@ -45,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args._module.run(args)
-        return int(result or 0)
+        return int(result or ExitCode.OK)
     except TfedgeError as error:
         if args.debug:
             raise
         print(f"tfedge {args.command}: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return int(error.exit_code)
     except KeyboardInterrupt:
         print(f"tfedge {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return int(ExitCode.INTERRUPTED)
     except Exception as error:  # noqa: BLE001 - the one place that turns surprises into one line
         if args.debug:
             raise
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             "(run again with --debug for the traceback, and please report it)",
             file=sys.stderr,
         )
-        return EXIT_INTERNAL
+        return int(ExitCode.INTERNAL)
 
 
 if __name__ == "__main__":

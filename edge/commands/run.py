@@ -10,6 +10,7 @@ import threading
 import warnings
 
 from tfedge.edge.commands.run_options import add_arguments, run_settings
+from tfedge.errors import ExitCode
 
 __all__ = ["add_arguments", "run"]  # add_arguments: run_options', stdlib only
 
@@ -57,6 +58,11 @@ class _StopOnSignal:
             signal.signal(number, handler)
 
 
+def _exit_code(received_signal: int | None) -> ExitCode:
+    """SIGINT (Ctrl-C) is an interruption; SIGTERM (systemd stopping the service) a clean stop."""
+    return ExitCode.INTERRUPTED if received_signal == signal.SIGINT else ExitCode.OK
+
+
 def run(args: argparse.Namespace) -> int:
     from tfedge.edge.live.capture import Capture, open_with_retry
     from tfedge.edge.live.pipeline import run_pipeline
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
     from tfedge.edge.sinks.overlay import OverlaySink, display_available
     from tfedge.edge.sinks.triggers import TriggerSink
-    from tfedge.errors import EXIT_INTERRUPTED, UsageError
+    from tfedge.errors import UsageError
 
     options, request, trigger = run_settings(args)
     classifier = load_classifier(args)
@@ -80,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     with _StopOnSignal() as signals:
         if not open_with_retry(source, signals.stop, args.wait_for_source):
             print("tfedge run: stopped before the source opened", file=sys.stderr)
-            return EXIT_INTERRUPTED if signals.received == signal.SIGINT else 0
+            return _exit_code(signals.received)
         description = source.describe()
         print(f"tfedge run: source {json.dumps(description)}", file=sys.stderr, flush=True)
         headless = args.headless or not display_available()
@@ -99,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if signals.received is not None:
         name = signal.Signals(signals.received).name
         print(f"tfedge run: stopped by {name}", file=sys.stderr)
-        return EXIT_INTERRUPTED if signals.received == signal.SIGINT else 0
-    return 0
+        return _exit_code(signals.received)
+    return ExitCode.OK
 
 
 def build_network_sinks(args: argparse.Namespace) -> list:

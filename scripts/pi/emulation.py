@@ -10,6 +10,7 @@ XNNPACK results; pinning the model and presenting an Arm cpuinfo fixes both.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import shutil
@@ -17,7 +18,18 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-EXIT_CANNOT_EMULATE = 8  # README "Exit codes": missing dependency, tool or device
+
+def _tfedge_exit_codes():
+    """tfedge's ExitCode, read from its file: `make test-pi` runs the preflight with the system
+    python3 before tfedge is installed, and common/errors.py needs only the standard library."""
+    path = Path(__file__).resolve().parents[2] / "common" / "errors.py"
+    spec = importlib.util.spec_from_file_location("tfedge_errors_for_emulation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ExitCode
+
+
+EXIT_CANNOT_EMULATE = _tfedge_exit_codes().DEPENDENCY  # a missing tool or device, as in README
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 BINFMT_ENTRY = BINFMT_DIR / "qemu-aarch64"
 QEMU = "qemu-aarch64-static"
