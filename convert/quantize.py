@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported when used: `tfedge convert`'s parser reads the modes here
+    import numpy as np
 
 IO_TYPES = ("uint8", "int8")
 
@@ -35,6 +37,7 @@ class Quantization(Enum):
 
 def representative_dataset(calibration: Callable[[], Iterable[np.ndarray]]):
     """The converter's representative dataset: one float32 batch of 0..255 pixels per image."""
+    import numpy as np
 
     def generate():
         for pixels in calibration():

@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-# the values of tfedge.convert.quantize.Quantization (kept here so parsing imports only stdlib)
-QUANT_CHOICES = ["float32", "float16", "dynamic", "int8", "edgetpu"]
+from tfedge.convert.quantize import IO_TYPES, Quantization  # stdlib only at import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, help="a run folder written by `tfedge train`")
     modes = parser.add_mutually_exclusive_group()
-    modes.add_argument("--quant", nargs="+", default=["int8"], choices=QUANT_CHOICES,
-                       help="one or more modes (default int8)")
+    modes.add_argument("--quant", nargs="+", default=[Quantization.INT8.value],
+                       choices=[mode.value for mode in Quantization], help="one or more modes (default int8)")
     modes.add_argument("--all", action="store_true",
                        help="every mode, from one shared calibration")
-    parser.add_argument("--io-type", default="uint8", choices=["uint8", "int8"],
+    parser.add_argument("--io-type", default=IO_TYPES[0], choices=IO_TYPES,
                         help="input and output type of int8/edgetpu models (default uint8: camera bytes)")
     parser.add_argument("--calibration-images", type=int, default=500,
                         help="training images, stratified across classes, that calibrate int8 "

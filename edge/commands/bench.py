@@ -6,13 +6,15 @@ import argparse
 import json
 import sys
 
+from tfedge.edge.interpreter import BACKENDS  # stdlib only at import time
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="a .tflite file")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4],
                         help="interpreter thread counts to measure (default: 1 2 4)")
     parser.add_argument("--backends", nargs="+", default=["all"],
-                        choices=["all", "litert", "tflite-runtime", "tensorflow"],
+                        choices=["all", *BACKENDS],
                         help="backends to measure (default: every one installed)")
     parser.add_argument("--runs", type=int, default=100, help="timed invokes per row (default 100)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed invokes first (default 5)")

@@ -1,13 +1,16 @@
 """`tfedge run`'s options, and the settings they stand for.
 
-Only the standard library at import time: every command's parser is built at start-up, and
-`tfedge service` checks the options of the `tfedge run` it installs with this same parser.
+Only the standard library (and tfedge.edge.interpreter, itself stdlib-only until called) at
+import time: every command's parser is built at start-up, and `tfedge service` checks the
+options of the `tfedge run` it installs with this same parser.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+
+from tfedge.edge.interpreter import BACKENDS
 
 SMOOTHING_CHOICES = ("average", "vote", "none")
 
@@ -17,7 +20,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="interpreter threads (1 to 64; default: the backend's own choice)")
     parser.add_argument("--backend", default="auto",
-                        choices=["auto", "litert", "tflite-runtime", "tensorflow"],
+                        choices=["auto", *BACKENDS],
                         help="interpreter backend (default: the first available, in this order)")
     parser.add_argument("--edgetpu", action="store_true",
                         help="run an _edgetpu.tflite on a Coral Edge TPU (loads libedgetpu)")

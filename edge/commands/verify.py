@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tfedge.edge.interpreter import BACKENDS  # stdlib only at import time
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="a .tflite file (its card, or a labels.txt beside it)")
@@ -12,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                          "the model's labels")
     parser.add_argument("--threads", type=int, default=None, help="interpreter threads")
     parser.add_argument("--backend", default="auto",
-                        choices=["auto", "litert", "tflite-runtime", "tensorflow"],
+                        choices=["auto", *BACKENDS],
                         help="interpreter backend (default: the first available)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
