@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from tfedge.edge.card import embed_card, read_embedded_card
-from tfedge.edge.tflite.edgetpu import edgetpu_problems
+from tfedge.edge.tflite.edgetpu import compiled_path, edgetpu_problems, ready_path
 from tfedge.edge.tflite.flatbuffer import parse_tflite
 from tfedge.errors import ModelError
 from tfedge.fileio import write_bytes_atomic
@@ -22,8 +22,8 @@ from tfedge.run_layout import tflite_name
 
 COMPILER = "edgetpu_compiler"
 COMPILE_TIMEOUT_S = 600
-READY_NAME = tflite_name("edgetpu_ready")
 COMPILED_NAME = tflite_name("edgetpu")
+READY_NAME = ready_path(Path(COMPILED_NAME)).name
 INSTALL_HINT = (f"{COMPILER} is not on PATH, so the Edge-TPU-ready int8 file is written uncompiled; "
                 "install it (Debian/Ubuntu x86_64 only): see https://coral.ai/docs/edgetpu/compiler/ "
                 "(apt-get install edgetpu-compiler from Coral's package repository), then convert again")
@@ -73,12 +73,12 @@ def compile_model(ready_path: Path, compiler: str) -> tuple[bytes, dict]:
                                     capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise ModelError(f"{compiler} did not finish within {COMPILE_TIMEOUT_S} s") from None
-        compiled = work / f"{source.stem}_edgetpu.tflite"
+        compiled = compiled_path(source)
         if result.returncode != 0 or not compiled.exists():
             last = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()[-1]
             raise ModelError(f"{compiler} failed on {ready_path.name} ({last}); the Edge-TPU-ready "
                              f"file {ready_path} is still written")
-        log_file = work / f"{source.stem}_edgetpu.log"
+        log_file = compiled_path(source, ".log")
         text = result.stdout + ("\n" + log_file.read_text(errors="replace") if log_file.exists() else "")
         return compiled.read_bytes(), parse_compiler_report(text)
 

@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfedge.edge.tflite.edgetpu import cpu_model_paths, holds_compiled_operator
 from tfedge.errors import DependencyError, ModelError, UsageError
 
 # backend name -> (module that holds Interpreter and load_delegate, distribution for its version)
@@ -39,9 +40,6 @@ EDGETPU_INSTALL_HINT = (
     "'sudo apt-get install libedgetpu1-std'; see https://coral.ai/software/#edgetpu-runtime), "
     "plug in the Coral accelerator, or pass --fallback-cpu"
 )
-# Custom operator name that edgetpu_compiler writes into every model it compiles.
-EDGETPU_CUSTOM_OP = b"edgetpu-custom-op"
-EDGETPU_SUFFIX = "_edgetpu"
 
 
 @dataclass(frozen=True)
@@ -108,7 +106,7 @@ def check_threads(num_threads: int | None) -> int | None:
 
 def is_edgetpu_model(model_content: bytes) -> bool:
     """True when the flatbuffer was compiled for the Edge TPU (it holds edgetpu-custom-op)."""
-    return EDGETPU_CUSTOM_OP in model_content
+    return holds_compiled_operator(model_content)
 
 
 def edgetpu_library(system: str | None = None) -> str:
@@ -150,17 +148,12 @@ def load_edgetpu_delegate(backend: Backend, device: str | None = None, system: s
 
 
 def cpu_sibling(model_path: str | Path) -> Path:
-    """The CPU model beside an Edge TPU model `x_edgetpu.tflite`.
-
-    That is `x.tflite` (the Coral convention: the compiler's input) or `x_edgetpu_ready.tflite`
-    (what `tfedge convert --quant edgetpu` compiles from), whichever exists.
-    """
+    """The CPU model beside an Edge TPU model `x_edgetpu.tflite`: `x.tflite` (the Coral
+    convention) or `x_edgetpu_ready.tflite` (tfedge convert's), whichever exists."""
     path = Path(model_path)
-    if not path.stem.endswith(EDGETPU_SUFFIX):
+    candidates = cpu_model_paths(path)
+    if not candidates:
         return path
-    base = path.stem[: -len(EDGETPU_SUFFIX)]
-    candidates = [path.with_name(base + path.suffix),
-                  path.with_name(f"{base}{EDGETPU_SUFFIX}_ready{path.suffix}")]
     for sibling in candidates:
         if sibling.exists():
             return sibling

@@ -13,37 +13,42 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.card import LABELS_NAME, ModelCard, load_labels_file, read_embedded_card
-from tfedge.edge.tflite.flatbuffer import parse_tflite
+from tfedge.edge.tflite.flatbuffer import TfliteModel, parse_tflite
 from tfedge.errors import ModelError
-
-TFLITE_IDENTIFIER = b"TFL3"
 
 
 @dataclass
 class ModelFile:
     path: Path
     content: bytes
-    card: ModelCard | None  # None until the interpreter has told the input shape
-
-    @property
-    def has_embedded_card(self) -> bool:
-        return self.card is not None
+    card: ModelCard | None  # the embedded card; None when the file has none (see card_from_interpreter)
 
 
-def read_model_file(path: str | Path) -> ModelFile:
-    """Read a .tflite and its embedded card. Raises ModelError for a missing or invalid file."""
+def read_tflite(path: str | Path) -> tuple[bytes, TfliteModel]:
+    """The bytes of the .tflite at `path` and what its flatbuffer says, read without an interpreter.
+
+    The one check of a model file: a bounds-checked parse before an interpreter, which trusts the
+    file, ever sees it. Raises ModelError for a missing path, a folder, or no well-formed model.
+    """
     path = Path(path)
     if not path.exists():
         raise ModelError(f"{path}: no such model file; give the path of a .tflite file")
     if path.is_dir():
         raise ModelError(f"{path}: is a folder; give the path of a .tflite file")
+    if not path.is_file():  # a FIFO or a device could block the read or never end
+        raise ModelError(f"{path}: is not a regular file; give the path of a .tflite file")
     content = path.read_bytes()
-    if len(content) < 8 or content[4:8] != TFLITE_IDENTIFIER:
-        raise ModelError(f"{path}: not a valid .tflite file (no TFL3 flatbuffer header)")
-    try:  # a bounds-checked look before the interpreter, which trusts the file, ever sees it
-        parse_tflite(content)
+    try:
+        parsed = parse_tflite(content)
     except ValueError as error:
         raise ModelError(f"{path}: not a valid .tflite file ({error})") from None
+    return content, parsed
+
+
+def read_model_file(path: str | Path) -> ModelFile:
+    """Read a .tflite and its embedded card. Raises ModelError for a missing or invalid file."""
+    path = Path(path)
+    content, _ = read_tflite(path)
     try:
         card = read_embedded_card(content)
     except ValueError as error:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+FILE_IDENTIFIER = b"TFL3"  # schema.fbs: file_identifier, at bytes 4 to 8 of every .tflite
+
 TENSOR_TYPES = (
     "float32", "float16", "int32", "uint8", "int64", "string", "bool", "int16", "complex64", "int8",
     "float64", "complex128", "uint64", "resource", "variant", "uint32", "uint16", "int4", "bfloat16",
@@ -95,6 +97,17 @@ class Subgraph:
     outputs: list[int]
     operators: list[Operator]
 
+    def operator_counts(self) -> dict[str, int]:
+        """How often each operator occurs, in the order of first use."""
+        return _count_operators(self.operators)
+
+
+def _count_operators(operators) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for operator in operators:
+        counts[operator.name] = counts.get(operator.name, 0) + 1
+    return counts
+
 
 @dataclass
 class TfliteModel:
@@ -110,10 +123,8 @@ class TfliteModel:
         return self.subgraphs[0]
 
     def operator_histogram(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for subgraph in self.subgraphs:
-            for operator in subgraph.operators:
-                counts[operator.name] = counts.get(operator.name, 0) + 1
+        """Operator counts over every subgraph, the most used first."""
+        counts = _count_operators(op for subgraph in self.subgraphs for op in subgraph.operators)
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
@@ -258,8 +269,8 @@ def parse_tflite(data: bytes) -> TfliteModel:
 
     Raises ValueError, with a short reason, for anything that is not a well-formed model.
     """
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ValueError("not a .tflite file (no TFL3 flatbuffer identifier)")
+    if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
+        raise ValueError(f"no {FILE_IDENTIFIER.decode()} flatbuffer identifier")
     reader = _Reader(data)
     try:
         model = reader.indirect(0)

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.card import LABELS_NAME, read_embedded_card, strip_embedded
-from tfedge.edge.model import ModelFile, card_from_interpreter
-from tfedge.edge.tflite.edgetpu import edgetpu_problems, is_compiled
-from tfedge.edge.tflite.flatbuffer import Tensor, parse_tflite
+from tfedge.edge.model import ModelFile, card_from_interpreter, read_tflite
+from tfedge.edge.tflite.edgetpu import COMPILED_OPERATOR, edgetpu_problems, is_compiled
+from tfedge.edge.tflite.flatbuffer import Tensor
 from tfedge.edge.tflite.load_check import load_in_subprocess
 from tfedge.errors import ModelError
 
@@ -45,13 +45,7 @@ def _tensor_summary(tensor: Tensor) -> dict:
 def inspect_model(path: str | Path, load_check: bool = True, timeout_s: float = 30.0) -> dict:
     """A report of the model at `path`. Raises ModelError (one line) for a file that is no model."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file; give the path of a .tflite file")
-    content = path.read_bytes()
-    try:
-        parsed = parse_tflite(content)
-    except ValueError as error:
-        raise ModelError(f"{path}: not a valid .tflite file ({error})") from None
+    content, parsed = read_tflite(path)
     graph = parsed.main
     report = {
         "path": str(path), "file_bytes": len(content),
@@ -124,7 +118,7 @@ def format_inspection(report: dict) -> str:
     lines += [f"  {name:28s} {count}" for name, count in report["operators"].items()]
     edgetpu = report["edgetpu"]
     if edgetpu["compiled"]:
-        lines.append("Edge TPU: compiled (holds an edgetpu-custom-op); run it with the Edge TPU delegate")
+        lines.append(f"Edge TPU: compiled (holds an {COMPILED_OPERATOR}); run it with the Edge TPU delegate")
     elif not edgetpu["problems"]:
         lines.append("Edge TPU: ready for edgetpu_compiler")
     else:

@@ -12,7 +12,6 @@ from tfedge.edge.classify import open_classifier
 from tfedge.edge.interpreter import (
     BACKEND_ORDER,
     BACKENDS,
-    EDGETPU_CUSTOM_OP,
     Backend,
     check_threads,
     cpu_sibling,
@@ -20,6 +19,7 @@ from tfedge.edge.interpreter import (
     load_edgetpu_delegate,
     resolve_backend,
 )
+from tfedge.edge.tflite.edgetpu import COMPILED_OPERATOR
 from tfedge.errors import DependencyError, ModelError, UsageError
 from tfedge.main import main
 
@@ -85,7 +85,7 @@ def edgetpu_pair(tmp_path, int8_model):
     cpu = tmp_path / "x.tflite"
     shutil.copy(int8_model, cpu)
     compiled = tmp_path / "x_edgetpu.tflite"
-    compiled.write_bytes(strip_embedded(cpu.read_bytes()) + EDGETPU_CUSTOM_OP)
+    compiled.write_bytes(strip_embedded(cpu.read_bytes()) + COMPILED_OPERATOR.encode())
     return cpu, compiled
 
 

@@ -11,7 +11,7 @@ from tfedge.edge.classify import Classifier
 def test_both_models_carry_cards_and_load_through_the_device_path(tflite_models):
     for quant, path in tflite_models.items():
         classifier = Classifier(path)
-        assert classifier.model.has_embedded_card, f"{quant} model has no embedded card"
+        assert classifier.model.card is not None, f"{quant} model has no embedded card"
         assert classifier.card.quantization == quant
         assert len(classifier.labels) == 10
         expected_input = np.uint8 if quant == "int8" else np.float32
