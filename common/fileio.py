@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,14 +23,19 @@ def check_writable_parent(path: Path) -> None:
         raise OutputError(f"{parent} is not writable; choose a writable output location")
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temp file in the same folder and a rename."""
+def replace_atomically(path: str | Path, write: Callable[[str], object]) -> Path:
+    """Call `write(temp_path)` for a new temp file beside `path`, then rename it over `path`.
+
+    The temp file's name is unique and ends with `path`'s name, so writers that insist on a
+    suffix (Keras's .weights.h5, numpy's .npz) take it. On any error, or an interruption, the
+    temp file is removed and whatever was at `path` is left as it was.
+    """
     path = Path(path)
     check_writable_parent(path)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temp_name = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{path.name}", dir=path.parent)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+        write(temp_name)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -37,31 +43,48 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return path
 
 
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temp file in the same folder and a rename."""
+    return replace_atomically(path, lambda temp_name: Path(temp_name).write_bytes(data))
+
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def publish_folder(staging: Path, final: Path) -> None:
-    """Rename a finished `staging` folder to `final`, replacing what was there."""
+    """Rename a finished `staging` folder to `final`, replacing what was there.
+
+    What was there is moved aside first and deleted only once `staging` has taken its place.
+    """
     if final.exists():
         trash = final.with_name(f".{final.name}.old")
-        shutil.rmtree(trash, ignore_errors=True)
+        _remove(trash)
         final.rename(trash)
         staging.rename(final)
-        shutil.rmtree(trash, ignore_errors=True)
+        _remove(trash)
     else:
         staging.rename(final)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)
 
 
 @contextmanager
 def staged_folder(final: str | Path, overwrite: bool = False):
     """Yield a temp folder beside `final`; on success it replaces `final`, on error it vanishes.
 
-    Refuses an existing non-empty `final` unless `overwrite`.
+    Refuses an existing non-empty `final` unless `overwrite`; until the new folder is complete,
+    the old one stays as it was.
     """
     final = Path(final)
     if final.exists() and (not final.is_dir() or any(final.iterdir())) and not overwrite:
-        raise OutputError(f"{final} already exists; choose another --out or pass --overwrite")
+        raise OutputError(f"{final} already exists and is not empty; choose another folder "
+                          "or pass --overwrite")
     check_writable_parent(final)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:

@@ -12,7 +12,6 @@ leaves nothing behind.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.errors import OutputError
-from tfedge.fileio import check_writable_parent, publish_folder, write_text_atomic
+from tfedge.fileio import check_writable_parent, publish_folder, replace_atomically, write_text_atomic
 from tfedge.run_layout import CONFIG_FILE
 
 PROGRESS = "progress"
@@ -98,13 +97,6 @@ def run_staging(out: str | Path, overwrite: bool = False, resume: bool = False, 
         raise
     shutil.rmtree(staging.progress, ignore_errors=True)
     publish_folder(partial, out)
-
-
-def replace_atomically(path: Path, write) -> None:
-    """Call write(temp_path) for a temp file beside `path`, then rename it over `path`."""
-    temp = path.with_name(f".tmp-{path.name}")  # keeps the suffix Keras and numpy insist on
-    write(str(temp))
-    os.replace(temp, path)
 
 
 def save_optimizer(optimizer, path: Path) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import shutil
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from tfedge.errors import DataError, DependencyError, OutputError
+from tfedge.errors import DataError, DependencyError
+from tfedge.fileio import staged_folder
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -95,15 +94,10 @@ def export(out_dir: Path, source_dir: Path | None = None, limit_per_class: int |
     import cv2
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise OutputError(f"{out_dir} already exists and is not empty; choose another folder "
-                          "or pass --overwrite")
     if limit_per_class is not None and limit_per_class < 1:
         raise DataError(f"--limit-per-class {limit_per_class}: must be at least 1")
     counts: dict = {}
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir, overwrite) as staging:
         for split in FILES:
             images, labels = load_split(split, source_dir)
             counts[split] = {}
@@ -114,10 +108,4 @@ def export(out_dir: Path, source_dir: Path | None = None, limit_per_class: int |
                 for i in indexes:
                     cv2.imwrite(str(folder / f"{split}_{i:05d}.png"), images[i])
                 counts[split][folder_name] = len(indexes)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.replace(out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return counts
