@@ -55,13 +55,18 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 def publish_folder(staging: Path, final: Path) -> None:
     """Rename a finished `staging` folder to `final`, replacing what was there.
 
-    What was there is moved aside first and deleted only once `staging` has taken its place.
+    What was there is moved aside first, put back if `staging` cannot take its place, and
+    deleted only once it has.
     """
     if final.exists():
         trash = final.with_name(f".{final.name}.old")
         _remove(trash)
         final.rename(trash)
-        staging.rename(final)
+        try:
+            staging.rename(final)
+        except BaseException:
+            trash.rename(final)
+            raise
         _remove(trash)
     else:
         staging.rename(final)

@@ -1,8 +1,11 @@
 """`tfedge inspect`: card, tensors, operators, sizes, Edge TPU readiness; parser vs interpreter."""
 
 import json
+import os
 import signal
 import stat
+
+import pytest
 
 from tfedge.edge.card import read_embedded_card
 from tfedge.edge.interpreter import make_interpreter
@@ -58,6 +61,17 @@ def test_not_a_model_is_one_line_exit_4(capsys, tmp_path):
     bad.write_bytes(b"hello")
     assert main(["inspect", str(bad)]) == 4
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+@pytest.mark.parametrize("command", ["inspect", "run", "bench"])
+def test_a_path_that_is_no_model_file_is_one_line_exit_4(capsys, tmp_path, kind, command):
+    """inspect and the interpreter commands share one check (a FIFO would block the read)."""
+    path = tmp_path / "m.tflite"
+    path.mkdir() if kind == "folder" else os.mkfifo(path)
+    assert main([command, str(path)]) == 4
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and ("is a folder" if kind == "folder" else "not a regular file") in error
 
 
 def _fake_python(tmp_path, body):

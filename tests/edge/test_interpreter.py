@@ -19,7 +19,7 @@ from tfedge.edge.interpreter import (
     load_edgetpu_delegate,
     resolve_backend,
 )
-from tfedge.edge.tflite.edgetpu import COMPILED_OPERATOR
+from tfedge.edge.tflite.edgetpu import COMPILED_OPERATOR, compiled_path, cpu_model_paths, ready_path
 from tfedge.errors import DependencyError, ModelError, UsageError
 from tfedge.main import main
 
@@ -148,6 +148,15 @@ def test_cpu_sibling_must_exist(tmp_path):
 def test_cpu_sibling_follows_coral_and_tfedge_convert_names(tmp_path, name):
     (tmp_path / name).write_bytes(b"model")
     assert cpu_sibling(tmp_path / "m_edgetpu.tflite") == tmp_path / name
+
+
+def test_edgetpu_file_names_follow_the_compiler_and_tfedge_convert(tmp_path):
+    model = tmp_path / "model.tflite"
+    assert compiled_path(model) == tmp_path / "model_edgetpu.tflite"
+    assert compiled_path(model, ".log") == tmp_path / "model_edgetpu.log"
+    assert ready_path(compiled_path(model)) == tmp_path / "model_edgetpu_ready.tflite"
+    assert cpu_model_paths(compiled_path(model)) == [model, tmp_path / "model_edgetpu_ready.tflite"]
+    assert cpu_model_paths(model) == [] and cpu_sibling(model) == model
 
 
 def test_backend_and_version_printed_once_at_start(capsys, tflite_models, fashion_dir):

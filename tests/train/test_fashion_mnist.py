@@ -1,4 +1,5 @@
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +63,36 @@ def test_export_refuses_a_non_empty_folder(idx_dir, tmp_path):
     with pytest.raises(OutputError):
         export(out, idx_dir)
     assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_a_failed_overwrite_keeps_the_old_folder(idx_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    (idx_dir / "t10k-labels-idx1-ubyte.gz").unlink()  # the test split fails after train is written
+    with pytest.raises(DataError, match="is missing"):
+        export(out, idx_dir, overwrite=True)
+    assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx", "out"]
+
+
+def test_the_old_folder_stays_until_the_new_one_takes_its_place(idx_dir, tmp_path, monkeypatch):
+    """A rename that fails at the last step (a full or read-only disk) leaves the old export."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    rename = Path.rename
+
+    def failing_rename(self, target):
+        if self.name.endswith(".partial"):
+            raise OSError(30, "Read-only file system")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    with pytest.raises(OSError, match="Read-only"):
+        export(out, idx_dir, limit_per_class=1, overwrite=True)
+    assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx", "out"]
 
 
 def test_missing_from_dir_is_one_line(tmp_path, capsys):
