@@ -9,13 +9,14 @@ import threading
 import time
 from pathlib import Path
 
+from labelled_video import write_labelled_video
+
 from tfedge.edge.classify import Classifier
 from tfedge.edge.labelled import list_classes
 from tfedge.edge.live.capture import Capture
 from tfedge.edge.live.pipeline import run_pipeline
-from tfedge.edge.live.sources import open_source
+from tfedge.edge.live.sources import make_source
 from tfedge.edge.preprocess import decode_image
-from tfedge.train.labelled_video import write_labelled_video
 
 HANG_GUARD_S = 120  # only stops a broken test from hanging; no assertion depends on speed
 
@@ -93,7 +94,9 @@ class PipelineThread(threading.Thread):
                  fps: float = 30.0) -> None:
         super().__init__(daemon=True)
         self.classifier, self.sinks = classifier, sinks
-        self.source = GatedSource(open_source(str(video)), gate_frames, fps)
+        source = make_source(str(video))
+        source.open()
+        self.source = GatedSource(source, gate_frames, fps)
         self.summary = None
         self.error = None
 

@@ -7,12 +7,12 @@ import time
 import cv2
 import numpy as np
 import pytest
+from labelled_video import read_frame_labels
 from mjpeg_server import MjpegServer
 
 from tfedge.edge.sinks.jsonlines import JsonLinesSink
 from tfedge.edge.sinks.overlay import OverlaySink, draw_overlay
 from tfedge.main import main
-from tfedge.train.labelled_video import read_frame_labels
 
 
 def run_lines(capsys, *args):

@@ -51,8 +51,10 @@ def test_service_checks_run_options_with_runs_own_parser(capsys, tflite_models):
     assert caught.value.code == 2
 
 
-def test_service_install_writes_atomically_and_keeps_an_existing_unit(capsys, tflite_models, tmp_path):
-    args = ["service", "--install", "--unit-dir", str(tmp_path), str(tflite_models["int8"]), "--source", "0"]
+def test_service_install_writes_atomically_and_keeps_an_existing_unit(capsys, tflite_models, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setattr("tfedge.edge.live.service.SYSTEM_UNIT_DIR", tmp_path)  # not /etc/systemd/system
+    args = ["service", "--install", str(tflite_models["int8"]), "--source", "0"]
     assert main(args) == 0
     unit = tmp_path / "tfedge.service"
     assert "Restart=on-failure" in unit.read_text()
@@ -61,8 +63,7 @@ def test_service_install_writes_atomically_and_keeps_an_existing_unit(capsys, tf
     code = main([*args[:-1], "1"])
     assert code == 5 and "--overwrite" in capsys.readouterr().err
     assert unit.read_text() == "[Unit]\nDescription=mine\n"
-    assert main(["service", "--install", "--overwrite", "--unit-dir", str(tmp_path),
-                 str(tflite_models["int8"]), "--source", "1"]) == 0
+    assert main(["service", "--install", "--overwrite", str(tflite_models["int8"]), "--source", "1"]) == 0
     assert "--source 1" in unit.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["tfedge.service"]  # no temp file left
 
