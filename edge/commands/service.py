@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.install:
         print(text, end="")
         steps = "\n# ".join(log_commands(args.name))
-        print(f"# save as /etc/systemd/system/{args.name}.service (or use --install), then:\n# {steps}")
+        print(f"# save as {SYSTEM_UNIT_DIR / args.name}.service (or use --install), then:\n# {steps}")
         return 0
     path = SYSTEM_UNIT_DIR / f"{args.name}.service"
     if path.exists() and path.read_text() != text and not args.overwrite:
