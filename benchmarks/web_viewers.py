@@ -38,7 +38,7 @@ import numpy as np
 from tfedge.edge.classify import Classifier
 from tfedge.edge.live.capture import Capture
 from tfedge.edge.live.pipeline import run_pipeline
-from tfedge.edge.live.sources import open_source
+from tfedge.edge.live.sources import make_source
 from tfedge.edge.sinks.web import WebSink
 
 
@@ -100,7 +100,12 @@ class LoopingVideo:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.source = open_source(path)
+        self.source = self._opened()
+
+    def _opened(self):
+        source = make_source(self.path)
+        source.open()
+        return source
 
     def read(self):
         ok, frame = self.source.read()
@@ -110,7 +115,7 @@ class LoopingVideo:
                 ok, frame = self.source.read()
             if not ok:
                 self.source.release()
-                self.source = open_source(self.path)
+                self.source = self._opened()
                 ok, frame = self.source.read()
         return ok, frame
 

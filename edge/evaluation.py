@@ -18,6 +18,19 @@ from tfedge.edge.preprocess import decode_image
 from tfedge.errors import DataError
 
 
+def confusion_matrix(true, predicted, size: int) -> np.ndarray:
+    """[true class, predicted class] counts of `size` classes; predictions outside them are left out.
+
+    The one confusion matrix of tfedge: `tfedge verify` and the training report both use it.
+    """
+    true = np.asarray(true, dtype=np.int64)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    matrix = np.zeros((size, size), dtype=np.int64)
+    valid = (predicted >= 0) & (predicted < size)
+    np.add.at(matrix, (true[valid], predicted[valid]), 1)
+    return matrix
+
+
 @dataclass
 class Evaluation:
     labels: list[str]
@@ -40,11 +53,7 @@ class Evaluation:
 
     def confusion(self) -> np.ndarray:
         """[true class, predicted class] counts over all labels."""
-        size = len(self.labels)
-        matrix = np.zeros((size, size), dtype=np.int64)
-        valid = (self.predicted >= 0) & (self.predicted < size) if len(self.predicted) else []
-        np.add.at(matrix, (self.true[valid], self.predicted[valid]), 1)
-        return matrix
+        return confusion_matrix(self.true, self.predicted, len(self.labels))
 
     @property
     def mean_inference_ms(self) -> float:

@@ -20,7 +20,11 @@ def _class_folders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _images_in(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
+    """The image files under `folder` (recursively, sorted), dotfiles left out.
+
+    How every folder of images is listed: class folders here and `--source FOLDER`.
+    """
     return sorted(
         p for p in folder.rglob("*")
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
@@ -32,7 +36,7 @@ def list_classes(folder: Path) -> dict[str, list[Path]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: no such data folder; give a folder with one subfolder per class")
-    classes = {p.name: _images_in(p) for p in _class_folders(folder)}
+    classes = {p.name: image_files(p) for p in _class_folders(folder)}
     if not classes:
         raise DataError(f"{folder}: no class folders; put images in {folder}/<class name>/")
     empty = [name for name, paths in classes.items() if not paths]

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
 TRAIN_PER_CLASS = 2000
 TEST_PER_CLASS = 30
 
@@ -40,7 +41,9 @@ def main() -> None:
     tfedge("convert", str(run_dir), "--quant", "float32", "int8")
 
     from tfedge.edge.labelled import list_classes
-    from tfedge.train.labelled_video import read_frame_labels, write_labelled_video
+
+    sys.path.insert(0, str(REPO / "tests"))  # labelled_video: a video whose truth is known, as in the tests
+    from labelled_video import read_frame_labels, write_labelled_video
 
     test_classes = list_classes(data / "test")
     items = [(path, label) for label, paths in sorted(test_classes.items())

@@ -75,8 +75,9 @@ def tflite_models(request) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def labelled_video(fashion_dir, tmp_path_factory) -> Path:
     """A real MP4 of the held-out test images (2 frames each), labels in a sidecar file."""
+    from labelled_video import write_labelled_video  # tests/labelled_video.py
+
     from tfedge.edge.labelled import list_classes
-    from tfedge.train.labelled_video import write_labelled_video
 
     items = [(p, label) for label, paths in sorted(list_classes(fashion_dir / "test").items())
              for p in paths]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from pathlib import Path
 
 import numpy as np
 
+from tfedge.edge.evaluation import confusion_matrix
 from tfedge.fileio import write_bytes_atomic, write_text_atomic
 
 CURVES_PNG = "curves.png"
@@ -26,9 +28,7 @@ def evaluate_scores(split, scores: np.ndarray) -> dict:
     """Accuracy, loss, confusion matrix, per-class precision/recall/F1, confident mistakes."""
     true = split.y_val.astype(int)
     predicted = scores.argmax(axis=1)
-    count = len(split.labels)
-    confusion = np.zeros((count, count), dtype=int)
-    np.add.at(confusion, (true, predicted), 1)
+    confusion = confusion_matrix(true, predicted, len(split.labels))
     per_class = {}
     for index, label in enumerate(split.labels):
         hits = confusion[index, index]
@@ -108,7 +108,7 @@ def _mistakes(split, mistakes: list[dict]):
     import matplotlib.pyplot as plt
 
     columns = 4
-    rows = max(1, math_ceil(len(mistakes), columns))
+    rows = max(1, math.ceil(len(mistakes) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 2.2, rows * 2.5), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
@@ -123,10 +123,6 @@ def _mistakes(split, mistakes: list[dict]):
     if not mistakes:
         axes.flat[0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
     return figure
-
-
-def math_ceil(count: int, per: int) -> int:
-    return -(-count // per)
 
 
 def _table(header: list[str], rows: list[list], css_class: str = "") -> str:

@@ -16,7 +16,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="account that runs it (default: you; under sudo, the account that ran sudo)")
     parser.add_argument("--install", action="store_true",
                         help="write the unit to /etc/systemd/system (needs sudo) instead of printing it")
-    parser.add_argument("--unit-dir", default=None, help=argparse.SUPPRESS)  # tests install elsewhere
     parser.add_argument("--overwrite", action="store_true", help="replace an installed unit of that name")
     parser.add_argument("model", help="the .tflite the service runs")
     parser.add_argument("run_args", nargs=argparse.REMAINDER,
@@ -34,12 +33,13 @@ def _tfedge_program() -> list[str]:
 def _run_command(model: Path, run_args: list[str]) -> list[str]:
     """The `tfedge run` command line: options checked with run's own parser, paths made absolute."""
     from tfedge.edge.commands.run_options import add_arguments as add_run_arguments
+    from tfedge.edge.live.sources import source_kind
 
     checker = argparse.ArgumentParser(prog="tfedge service MODEL")
     add_run_arguments(checker)
     parsed = checker.parse_args([str(model), *run_args])  # exits 2 with argparse's message if bad
     source = parsed.source
-    if not source.isdigit() and "://" not in source and not source.startswith("picamera2"):
+    if source_kind(source).is_path:  # the service starts in another working directory
         source = str(Path(source).absolute())
     rest, skip = [], False
     for word in run_args:
@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.install:
         print(text, end="")
         steps = "\n# ".join(log_commands(args.name))
-        print(f"# save as /etc/systemd/system/{args.name}.service (or use --install), then:\n# {steps}")
+        print(f"# save as {SYSTEM_UNIT_DIR / args.name}.service (or use --install), then:\n# {steps}")
         return 0
-    path = Path(args.unit_dir or SYSTEM_UNIT_DIR) / f"{args.name}.service"
+    path = SYSTEM_UNIT_DIR / f"{args.name}.service"
     if path.exists() and path.read_text() != text and not args.overwrite:
         raise OutputError(f"{path} already exists with other settings; pass --overwrite to replace it")
     try:

@@ -90,9 +90,24 @@ class RunStats:
         }
 
 
-def _label_change(result: dict, previous: str | None) -> dict:
-    return {"type": "label_change", "label": result["stable_label"], "previous": previous,
-            "score": result["stable_score"], "timestamp": result["timestamp"]}
+class LabelChanges:
+    """Builds each result's `event`: the only place a label-change event is made.
+
+    `event(result)` returns {"type": "label_change", "label", "previous", "score", "timestamp"}
+    on the result whose `stable_label` differs from the one before, else None.
+    """
+
+    def __init__(self) -> None:
+        self.previous: str | None = None
+
+    def event(self, result: dict) -> dict | None:
+        label = result["stable_label"]
+        if label == self.previous:
+            return None
+        event = {"type": "label_change", "label": label, "previous": self.previous,
+                 "score": result["stable_score"], "timestamp": result["timestamp"]}
+        self.previous = label
+        return event
 
 
 def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options: RunOptions = RunOptions(),
@@ -103,7 +118,7 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
     stop = stop or threading.Event()
     stats = RunStats()
     smoother = Smoother(options.smoothing)
-    stable_label = None
+    changes = LabelChanges()
     stopped_by = "end of source"
     for sink in sinks:
         if hasattr(sink, "start"):
@@ -137,11 +152,8 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                 "fps": round(stats.fps(), 2),
                 "stable_label": None if stable_index is None else classifier.label_of(stable_index),
                 "stable_score": round(stable_score, 4),
-                "event": None,
             }
-            if result["stable_label"] != stable_label:
-                result["event"] = _label_change(result, stable_label)
-                stable_label = result["stable_label"]
+            result["event"] = changes.event(result)
             result["stats"] = stats.live(capture)
             for sink in sinks:
                 sink.emit(result, item.image)

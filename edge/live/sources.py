@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from tfedge.edge.labelled import image_files
 from tfedge.edge.preprocess import IMAGE_SUFFIXES, decode_image
 from tfedge.errors import DependencyError, SourceError
 
@@ -163,7 +165,7 @@ class StreamSource(_OpenCVSource):
 
 
 class FolderSource:
-    """Every image in a folder (sorted, recursively), one frame each."""
+    """Every image in a folder (sorted, recursively, dotfiles left out), one frame each."""
 
     live = False
 
@@ -174,9 +176,7 @@ class FolderSource:
         self.current_path: Path | None = None
 
     def open(self) -> None:
-        self.paths = sorted(
-            p for p in self.folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-        )
+        self.paths = image_files(self.folder)
         if not self.paths:
             raise SourceError(f"{self.folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
         self.position = 0
@@ -265,25 +265,47 @@ class PiCameraSource:
         return facts
 
 
-def make_source(spec: str | int, request: CameraRequest | None = None):
-    """The source for a command-line spec, not yet opened (call `open()`)."""
+class SourceKind(Enum):
+    """What a command-line source spec names (`source_kind` tells, `make_source` builds it)."""
+
+    CAMERA = "camera"  # a camera index: "0"
+    PICAMERA = "picamera2"  # "picamera2" or "picamera2:N"
+    STREAM = "stream"  # an RTSP or HTTP(S) URL
+    FOLDER = "folder"  # a folder of images
+    VIDEO = "video"  # anything else: a video file
+
+    @property
+    def is_path(self) -> bool:
+        """True when the spec is a file-system path (relative to the working directory)."""
+        return self in (SourceKind.FOLDER, SourceKind.VIDEO)
+
+
+def source_kind(spec: str | int) -> SourceKind:
+    """The kind of source a command-line spec names; opens nothing."""
     text = str(spec)
     if text.isdigit():
-        return CameraSource(int(text), request)
+        return SourceKind.CAMERA
     if text == PICAMERA_PREFIX or text.startswith(PICAMERA_PREFIX + ":"):
+        return SourceKind.PICAMERA
+    if "://" in text:
+        return SourceKind.STREAM
+    if Path(text).is_dir():
+        return SourceKind.FOLDER
+    return SourceKind.VIDEO
+
+
+def make_source(spec: str | int, request: CameraRequest | None = None):
+    """The source for a command-line spec, not yet opened (call `open()`)."""
+    text, kind = str(spec), source_kind(spec)
+    if kind is SourceKind.CAMERA:
+        return CameraSource(int(text), request)
+    if kind is SourceKind.PICAMERA:
         number = text.partition(":")[2] or "0"
         if not number.isdigit():
             raise SourceError(f"{text}: give the CSI camera as picamera2 or picamera2:N")
         return PiCameraSource(int(number), request)
-    if "://" in text:
+    if kind is SourceKind.STREAM:
         return StreamSource(text)
-    if Path(text).is_dir():
+    if kind is SourceKind.FOLDER:
         return FolderSource(text)
     return VideoFileSource(text)
-
-
-def open_source(spec: str | int, request: CameraRequest | None = None):
-    """Make and open a source in one call (raises SourceError when it cannot be opened)."""
-    source = make_source(spec, request)
-    source.open()
-    return source

@@ -15,11 +15,22 @@
     ...] best first, at or above the score threshold), inference_ms, fps (over the last 30
     frames), stable_label and stable_score (after temporal smoothing; stable_label is None until
     one is stable), event (None, or {"type": "label_change", "label", "previous", "score",
-    "timestamp"} on the frame where the stable label changes), and stats: the run's live
-    statistics {"frames", "fps", "dropped_frames", "reconnects", "uptime_s"}.
+    "timestamp"} on the frame where the stable label changes; built by the pipeline's
+    `LabelChanges`, the only place that makes one), and stats: the run's live statistics
+    {"frames", "fps", "dropped_frames", "reconnects", "uptime_s"}.
 
 `summary` keys:
     frames, fps (over the whole run), p50_inference_ms, p95_inference_ms, mean_inference_ms,
     dropped_frames, reconnects, uptime_s, stopped_by ("end of source", "max frames", "signal",
     "output").
 """
+
+
+def shown_label(result: dict) -> tuple[str | None, float | None]:
+    """(label, score) a sink shows: the stable one once there is one, else the frame's own top-1.
+
+    (None, None) for a result without a label (before the first frame).
+    """
+    if result.get("stable_label") is not None:
+        return result["stable_label"], result["stable_score"]
+    return result.get("label"), result.get("score")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from tfedge.edge.sinks.label_changes import LabelChanges, stable_label
+from tfedge.edge.sinks import shown_label
 from tfedge.errors import DependencyError, UsageError
 
 MAX_QUEUED_MESSAGES = 10000  # bounds memory when the broker stays away for very long
@@ -93,6 +93,7 @@ class MqttSink:
         except ImportError:
             raise DependencyError("--mqtt needs paho-mqtt; install it with "
                                   "pip install 'tfedge[mqtt]'") from None
+        self._queue_full = paho.MQTTErrorCode.MQTT_ERR_QUEUE_SIZE
         self.qos, self.retain, self.heartbeat_s = qos, retain, heartbeat_s
         self.flush_timeout_s = flush_timeout_s
         self.log = log or (lambda message: print(message, file=sys.stderr))
@@ -104,7 +105,6 @@ class MqttSink:
         self.ever_connected = False
         self._told_unreachable = False
         self._closing = False
-        self._changes = LabelChanges()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._sent = 0
         self._acknowledged = 0
@@ -142,9 +142,8 @@ class MqttSink:
     def emit(self, result: dict, frame=None) -> None:
         self.frames += 1
         self.latest = result
-        event = self._changes.event(result)
-        if event:
-            self._queue.put({**event, "frame": result.get("frame")})
+        if result.get("event"):
+            self._queue.put({**result["event"], "frame": result["frame"]})
 
     def close(self, summary: dict) -> None:
         """Publish what is queued and "offline", wait for the broker's acknowledgements, disconnect."""
@@ -167,7 +166,7 @@ class MqttSink:
         with self._delivery:
             self._sent += 1
         info = self.client.publish(topic, payload, qos=self.qos, retain=retain)
-        if info.rc == 15:  # MQTT_ERR_QUEUE_SIZE: the broker has been away for very long
+        if info.rc == self._queue_full:  # the broker has been away for very long
             with self._delivery:
                 self._sent -= 1
             self.log(f"tfedge run: MQTT: queue full ({MAX_QUEUED_MESSAGES}); dropped a message")
@@ -190,7 +189,7 @@ class MqttSink:
 
     def heartbeat(self) -> dict:
         result = self.latest
-        label, score = stable_label(result)
+        label, score = shown_label(result)
         stats = result.get("stats") or {}
         return {"type": "heartbeat", "timestamp": round(time.time(), 3),
                 "uptime_s": round(time.time() - self.started, 1), "frames": self.frames,

@@ -13,12 +13,13 @@ import threading
 
 import cv2
 
+from tfedge.edge.sinks import shown_label
+
 
 def draw_overlay(frame, result: dict):
     """Draw the result onto a copy of the frame and return it."""
     canvas = frame.copy()
-    label = result.get("stable_label") or result["label"]
-    score = result.get("stable_score", result["score"]) if result.get("stable_label") else result["score"]
+    label, score = shown_label(result)
     lines = [
         f"{label} {score:.2f}",
         f"{result.get('fps', 0):.1f} FPS  {result['inference_ms']:.1f} ms",

@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
-from tfedge.edge.sinks.label_changes import LabelChanges, stable_label
+from tfedge.edge.sinks import shown_label
 from tfedge.edge.sinks.overlay import draw_overlay
 from tfedge.errors import OutputError, UsageError
 
@@ -190,18 +190,16 @@ class LiveState:
         self.latest: dict = {}
         self.summary: dict | None = None
         self.events: collections.deque = collections.deque(maxlen=max_events)
-        self._changes = LabelChanges()
 
     def update(self, result: dict) -> None:
         self.frames += 1
         self.latest = result
-        event = self._changes.event(result)
-        if event:
-            self.events.append(event)
+        if result.get("event"):
+            self.events.append(result["event"])
 
     def status(self) -> dict:
         result, stats = self.latest, self.latest.get("stats") or {}
-        label, score = stable_label(result)
+        label, score = shown_label(result)
         summary = self.summary or {}
 
         def counter(key):
@@ -373,8 +371,6 @@ class WebSink:
         max_fps: cap on JPEG encoding (frames per second, all viewers together).
         info: model, backend and source shown on the page until the pipeline's `start(info)`.
     """
-
-    wants_frames = True
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = 8080, token: str | None = None,
                  insecure: bool = False, max_fps: float = 15.0, quality: int = 80,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "device"))
+sys.path.insert(0, str(REPO / "tests"))  # labelled_video, the tests' helper
 
 import numpy as np  # noqa: E402
 from recording import (  # noqa: E402
@@ -63,9 +64,10 @@ def export_models(out: Path, given: Path | None) -> None:
 
 
 def export_images(out: Path) -> None:
+    from labelled_video import write_labelled_video
+
     from tfedge.edge.labelled import list_classes
     from tfedge.train.fashion_mnist import export
-    from tfedge.train.labelled_video import write_labelled_video
 
     with tempfile.TemporaryDirectory(prefix="tfedge-pi-data-") as scratch:
         export(Path(scratch) / "fashion", limit_per_class=IMAGES_PER_CLASS)

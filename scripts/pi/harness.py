@@ -99,6 +99,7 @@ def make_stage(stage: Path, fixtures: Path, wheel: Path) -> None:
         shutil.rmtree(stage)
     (stage / "tests").mkdir(parents=True)
     shutil.copy(REPO / "tests" / "conftest.py", stage / "tests")
+    shutil.copy(REPO / "tests" / "labelled_video.py", stage / "tests")  # a helper of both suites
     shutil.copy(REPO / "pyproject.toml", stage)  # pytest's settings (markers)
     for suite in DEVICE_SUITE:
         shutil.copytree(REPO / suite, stage / suite, ignore=shutil.ignore_patterns("__pycache__"))

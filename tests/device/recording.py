@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.classify import Classifier
-from tfedge.edge.live.sources import open_source
+from tfedge.edge.live.sources import make_source
 
 QUANTS = ("float32", "int8")
 SOURCES = ("video", "folder")
@@ -39,7 +39,8 @@ def reference_file(fixtures: Path, quant: str, source: str, what: str) -> Path:
 
 def input_tensors(classifier: Classifier, source: str | Path) -> np.ndarray:
     """Every frame of a video or image folder, decoded and preprocessed as `tfedge run` does."""
-    frames = open_source(str(source))
+    frames = make_source(str(source))
+    frames.open()
     tensors = []
     try:
         while True:

@@ -1,5 +1,6 @@
 """Shared by the web and MQTT tests: a real video whose content switches class, a paced and
-gated wrapper around a real source, and the pipeline run in a thread.
+gated wrapper around a real source, the pipeline run in a thread, and hand-made results
+completed the way the pipeline completes its own.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ import threading
 import time
 from pathlib import Path
 
+from labelled_video import write_labelled_video
+
 from tfedge.edge.classify import Classifier
 from tfedge.edge.labelled import list_classes
 from tfedge.edge.live.capture import Capture
-from tfedge.edge.live.pipeline import run_pipeline
-from tfedge.edge.live.sources import open_source
+from tfedge.edge.live.pipeline import LabelChanges, run_pipeline
+from tfedge.edge.live.sources import make_source
 from tfedge.edge.preprocess import decode_image
-from tfedge.train.labelled_video import write_labelled_video
 
 HANG_GUARD_S = 120  # only stops a broken test from hanging; no assertion depends on speed
 
@@ -93,7 +95,9 @@ class PipelineThread(threading.Thread):
                  fps: float = 30.0) -> None:
         super().__init__(daemon=True)
         self.classifier, self.sinks = classifier, sinks
-        self.source = GatedSource(open_source(str(video)), gate_frames, fps)
+        source = make_source(str(video))
+        source.open()
+        self.source = GatedSource(source, gate_frames, fps)
         self.summary = None
         self.error = None
 
@@ -109,6 +113,18 @@ class PipelineThread(threading.Thread):
         if self.error:
             raise self.error
         return self.summary
+
+
+def as_pipeline_results(results: list[dict]) -> list[dict]:
+    """Hand-made results with the keys the pipeline adds, as it adds them with --smoothing none:
+    each frame's label is the stable one, and the pipeline's own `LabelChanges` makes the events.
+    """
+    changes, completed = LabelChanges(), []
+    for result in results:
+        result = {"stable_label": result["label"], "stable_score": result["score"], **result}
+        result["event"] = changes.event(result)
+        completed.append(result)
+    return completed
 
 
 def wait_until(condition, what: str, timeout: float = HANG_GUARD_S, poll: float = 0.1):

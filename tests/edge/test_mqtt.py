@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sink_helpers import PipelineThread, free_port, switching_video, wait_until
+from sink_helpers import PipelineThread, as_pipeline_results, free_port, switching_video, wait_until
 
 from tfedge.edge.classify import Classifier
 from tfedge.edge.sinks.jsonlines import JsonLinesSink
@@ -110,16 +110,8 @@ def broker(tmp_path):
 
 
 def expected_changes(results: list[dict]) -> list[dict]:
-    """The label changes in the pipeline's own results (its events, or where the label changed)."""
-    if results and "event" in results[0]:
-        return [{**r["event"], "frame": r["frame"]} for r in results if r["event"]]
-    changes, previous = [], None
-    for r in results:
-        label = r.get("stable_label") or r["label"]
-        if label != previous:
-            changes.append({"label": label, "previous": previous, "frame": r["frame"]})
-            previous = label
-    return changes
+    """The label changes in the pipeline's own results: its events."""
+    return [{**r["event"], "frame": r["frame"]} for r in results if r["event"]]
 
 
 def without_redeliveries(messages: list[dict]) -> list[dict]:
@@ -232,9 +224,11 @@ def test_heartbeat_qos2_retain_and_a_password(tmp_path):
         sink = MqttSink(f"mqtt://device:p%40ss%3Aword@127.0.0.1:{server.port}/home/door", qos=2,
                         retain=True, heartbeat_s=0.2, log=lambda _: None,
                         info={"model": "door.tflite"})
-        for frame, label in enumerate(["closed", "closed", "open"]):
-            sink.emit({"frame": frame, "timestamp": 5.0 + frame, "label": label, "score": 0.9,
-                       "fps": 12.5, "inference_ms": 3.0, "stats": {"dropped_frames": 2}})
+        for result in as_pipeline_results([
+                {"frame": frame, "timestamp": 5.0 + frame, "label": label, "score": 0.9, "fps": 12.5,
+                 "inference_ms": 3.0, "stats": {"dropped_frames": 2}}
+                for frame, label in enumerate(["closed", "closed", "open"])]):
+            sink.emit(result)
         wait_until(lambda: len(subscriber.on("home/door/heartbeat")) >= 2, "two heartbeats")
         beat = json.loads(subscriber.on("home/door/heartbeat")[-1][0])
         assert beat["type"] == "heartbeat" and beat["frames"] == 3 and beat["label"] == "open"
@@ -285,13 +279,25 @@ def test_tls_with_a_private_ca(tmp_path):
         wait_until(lambda: subscriber.client.is_connected(), "the TLS subscriber")
         sink = MqttSink(f"mqtts://localhost:{server.port}/secure/cam", cafile=str(certs / "ca.pem"),
                         log=lambda _: None)
-        sink.emit({"frame": 0, "timestamp": 1.0, "label": "cat", "score": 0.7})
+        sink.emit(as_pipeline_results([{"frame": 0, "timestamp": 1.0, "label": "cat", "score": 0.7}])[0])
         sink.close({})
         wait_until(lambda: subscriber.labels("secure/cam"), "the label over TLS")
         assert subscriber.labels("secure/cam")[0]["label"] == "cat"
         subscriber.close()
     finally:
         server.stop()
+
+
+def test_a_full_queue_drops_the_message_and_says_so(free_port, monkeypatch):
+    monkeypatch.setattr("tfedge.edge.sinks.mqtt.MAX_QUEUED_MESSAGES", 1)
+    logged = []  # no broker: the first change waits in the queue, the next messages find it full
+    sink = MqttSink(f"mqtt://127.0.0.1:{free_port}/cam", log=logged.append, flush_timeout_s=0.2)
+    for result in as_pipeline_results([{"frame": 0, "timestamp": 1.0, "label": "cat", "score": 0.7},
+                                       {"frame": 1, "timestamp": 2.0, "label": "dog", "score": 0.8}]):
+        sink.emit(result)
+    sink.close({})
+    assert sum("queue full (1); dropped a message" in line for line in logged) == 2  # dog, offline
+    assert any("1 message(s) not delivered" in line for line in logged)
 
 
 def test_bad_urls_and_options_are_usage_errors(tmp_path, capsys, tflite_models, labelled_video):

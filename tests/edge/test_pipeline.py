@@ -7,12 +7,14 @@ import time
 import cv2
 import numpy as np
 import pytest
+from labelled_video import read_frame_labels
 from mjpeg_server import MjpegServer
 
+from tfedge.edge.live.pipeline import LabelChanges
+from tfedge.edge.sinks import shown_label
 from tfedge.edge.sinks.jsonlines import JsonLinesSink
 from tfedge.edge.sinks.overlay import OverlaySink, draw_overlay
 from tfedge.main import main
-from tfedge.train.labelled_video import read_frame_labels
 
 
 def run_lines(capsys, *args):
@@ -158,6 +160,27 @@ def test_overlay_quit_key_asks_the_run_to_stop(capsys, tflite_models, labelled_v
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video)])
     err = capsys.readouterr().err
     assert code == 0 and '"stopped_by": "output"' in err and display.closed
+
+
+def test_label_changes_make_an_event_only_where_the_stable_label_changes():
+    changes = LabelChanges()
+    stable = [None, "Bag", "Bag", "Coat", "Coat"]
+    events = [changes.event({"stable_label": label, "stable_score": 0.5 + i / 10, "timestamp": 100.0 + i})
+              for i, label in enumerate(stable)]
+    assert events == [None,
+                      {"type": "label_change", "label": "Bag", "previous": None, "score": 0.6,
+                       "timestamp": 101.0},
+                      None,
+                      {"type": "label_change", "label": "Coat", "previous": "Bag", "score": 0.8,
+                       "timestamp": 103.0},
+                      None]
+
+
+def test_sinks_show_the_stable_label_once_there_is_one():
+    assert shown_label(result("Bag", 0.9) | {"label": "Coat", "score": 0.4}) == ("Bag", 0.9)
+    assert shown_label({"label": "Coat", "score": 0.4, "stable_label": None, "stable_score": 0.0}) == (
+        "Coat", 0.4)
+    assert shown_label({}) == (None, None)  # before the first frame
 
 
 def test_draw_overlay_prefers_the_stable_label():

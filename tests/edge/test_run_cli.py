@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from labelled_video import read_frame_labels
 
 from tfedge.main import main
-from tfedge.train.labelled_video import read_frame_labels
 
 
 def run_headless(capsys, *args):

@@ -45,14 +45,30 @@ def test_service_prints_the_unit_with_run_options_and_log_commands(capsys, tflit
     assert "journalctl -u cam1.service -f" in out and "systemctl enable --now cam1.service" in out
 
 
+@pytest.mark.parametrize("spec, is_path", [("0", False), ("picamera2", False), ("picamera2:1", False),
+                                           ("rtsp://cam/live", False), ("http://cam:8080/v", False),
+                                           ("frames", True), ("picamera2.mp4", True)])
+def test_service_keeps_cameras_and_urls_and_makes_only_paths_absolute(capsys, tmp_path, monkeypatch,
+                                                                      spec, is_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"")  # `tfedge service` writes the unit; it does not load the model
+    (tmp_path / "frames").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["service", str(model), "--source", spec]) == 0
+    expected = str(tmp_path / spec) if is_path else spec
+    assert exec_start_words(capsys.readouterr().out)[-3:] == ["--source", expected, "--headless"]
+
+
 def test_service_checks_run_options_with_runs_own_parser(capsys, tflite_models):
     with pytest.raises(SystemExit) as caught:
         main(["service", str(tflite_models["int8"]), "--no-such-option"])
     assert caught.value.code == 2
 
 
-def test_service_install_writes_atomically_and_keeps_an_existing_unit(capsys, tflite_models, tmp_path):
-    args = ["service", "--install", "--unit-dir", str(tmp_path), str(tflite_models["int8"]), "--source", "0"]
+def test_service_install_writes_atomically_and_keeps_an_existing_unit(capsys, tflite_models, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setattr("tfedge.edge.live.service.SYSTEM_UNIT_DIR", tmp_path)  # not /etc/systemd/system
+    args = ["service", "--install", str(tflite_models["int8"]), "--source", "0"]
     assert main(args) == 0
     unit = tmp_path / "tfedge.service"
     assert "Restart=on-failure" in unit.read_text()
@@ -61,8 +77,7 @@ def test_service_install_writes_atomically_and_keeps_an_existing_unit(capsys, tf
     code = main([*args[:-1], "1"])
     assert code == 5 and "--overwrite" in capsys.readouterr().err
     assert unit.read_text() == "[Unit]\nDescription=mine\n"
-    assert main(["service", "--install", "--overwrite", "--unit-dir", str(tmp_path),
-                 str(tflite_models["int8"]), "--source", "1"]) == 0
+    assert main(["service", "--install", "--overwrite", str(tflite_models["int8"]), "--source", "1"]) == 0
     assert "--source 1" in unit.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["tfedge.service"]  # no temp file left
 

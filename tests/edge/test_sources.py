@@ -15,9 +15,11 @@ from tfedge.edge.live.sources import (
     CameraSource,
     FolderSource,
     PiCameraSource,
+    SourceKind,
     StreamSource,
     VideoFileSource,
     make_source,
+    source_kind,
 )
 from tfedge.errors import DependencyError, SourceError
 
@@ -253,6 +255,19 @@ def test_picamera2_adapter_with_a_fake_module(monkeypatch):
     assert camera.calls == ["configure", "start", "stop", "close"]
 
 
+def test_folder_source_leaves_out_dotfiles_as_labelled_folders_do(tmp_path):
+    from tfedge.edge.labelled import image_files
+
+    for name in ("b.png", ".b.png", "sub/a.jpg", "sub/._a.jpg"):  # ._*: macOS resource forks
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / name), np.full((4, 4, 3), 200, np.uint8))
+    source = make_source(str(tmp_path))
+    source.open()
+    assert source.paths == image_files(tmp_path) == [tmp_path / "b.png", tmp_path / "sub" / "a.jpg"]
+    assert source.describe()["images"] == 2
+    assert [source.read()[0] for _ in range(3)] == [True, True, False]
+
+
 def test_picamera2_missing_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)
     with pytest.raises(DependencyError, match="python3-picamera2.*system-site-packages"):
@@ -263,6 +278,16 @@ def test_picamera2_missing_says_how_to_install(monkeypatch):
                                         ("rtsp://cam/stream", StreamSource), ("clip.mp4", VideoFileSource)])
 def test_specs_pick_the_source(spec, kind):
     assert isinstance(make_source(spec), kind)
+
+
+def test_source_kind_names_what_a_spec_is_without_opening_it(tmp_path):
+    kinds = {"0": SourceKind.CAMERA, "12": SourceKind.CAMERA, "picamera2": SourceKind.PICAMERA,
+             "picamera2:1": SourceKind.PICAMERA, "rtsp://cam/stream": SourceKind.STREAM,
+             "http://cam:8080/video": SourceKind.STREAM, str(tmp_path): SourceKind.FOLDER,
+             "clip.mp4": SourceKind.VIDEO, "picamera2.mp4": SourceKind.VIDEO}
+    assert {spec: source_kind(spec) for spec in kinds} == kinds
+    assert source_kind(3) is SourceKind.CAMERA
+    assert [kind for kind in SourceKind if kind.is_path] == [SourceKind.FOLDER, SourceKind.VIDEO]
 
 
 def test_missing_video_file_names_the_path(tmp_path):

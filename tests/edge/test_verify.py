@@ -3,10 +3,21 @@
 import json
 import shutil
 
+import numpy as np
+
 from tfedge.edge.classify import Classifier
-from tfedge.edge.evaluation import evaluate
+from tfedge.edge.evaluation import Evaluation, confusion_matrix, evaluate
 from tfedge.edge.labelled import list_classes
 from tfedge.main import main
+
+
+def test_confusion_matrix_counts_true_by_predicted_and_leaves_out_unknown_predictions():
+    matrix = confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 7], 3)
+    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+    assert confusion_matrix([], [], 2).tolist() == [[0, 0], [0, 0]]
+    evaluation = Evaluation(["a", "b", "c"], np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 7]),
+                            [1.0] * 6, [])
+    assert (evaluation.confusion() == matrix).all()  # verify's matrix is this one
 
 
 def test_verify_prints_accuracy_per_class_and_confusion(capsys, tflite_models, fashion_dir):

@@ -10,7 +10,7 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from sink_helpers import wait_until
+from sink_helpers import as_pipeline_results, wait_until
 
 from tfedge.edge.sinks.web import WebSink, parse_serve_address
 from tfedge.errors import UsageError
@@ -113,8 +113,10 @@ class StreamViewer(threading.Thread):
 def test_status_and_events_report_the_latest_result(sink, frames):
     sink.start({"model": "fashion.tflite", "backend": "litert 2.3", "labels": ["Coat", "Bag"],
                 "source": {"source": "video.mp4"}})
-    for index, label in enumerate(["Coat", "Coat", "Bag", "Bag"]):
-        sink.emit(result(index, label, stats={"dropped_frames": 3, "reconnects": 1}), frames[index])
+    results = as_pipeline_results([result(index, label, stats={"dropped_frames": 3, "reconnects": 1})
+                                   for index, label in enumerate(["Coat", "Coat", "Bag", "Bag"])])
+    for index, completed in enumerate(results):
+        sink.emit(completed, frames[index])
     status_code, headers, body = request(sink.port, "/api/status")
     status = json.loads(body)
     assert status_code == 200 and headers["Content-Type"] == "application/json"

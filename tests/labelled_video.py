@@ -1,6 +1,8 @@
 """A real encoded video made of labelled images, with the label of every frame beside it.
 
-Used by the demo and the tests to drive `tfedge run` with a video whose truth is known.
+Used by the tests (the `labelled_video` fixture, the web and MQTT tests, the device suite),
+`make demo` and `make test-pi`'s fixtures to drive `tfedge run` with a video whose truth is
+known. Not part of the package: scripts put this folder on sys.path to import it.
 """
 
 from __future__ import annotations
