@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from labelled_video import read_frame_labels
 from recording import FOLDER_NAME, QUANTS, SOURCES, folder_accuracy, model_path, reference_file, source_path
 
 from tfedge.edge.classify import Classifier
 from tfedge.main import COMMANDS
-from tfedge.train.labelled_video import read_frame_labels
 
 # Scores are printed rounded to 4 digits; int8 may differ by a few output steps (1/256 each),
 # see test_device_parity. Video frames decode a few grey levels apart: only labels are compared.
