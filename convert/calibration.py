@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tfedge.convert.quantize import DEFAULT_CALIBRATION_IMAGES
 from tfedge.edge.card import ModelCard
 from tfedge.edge.labelled import load_pixels
 from tfedge.errors import DataError, UsageError
 from tfedge.progress import progress
 
 MIN_CALIBRATION_IMAGES = 10
-DEFAULT_CALIBRATION_IMAGES = 500
 _CHUNK = 64
 
 

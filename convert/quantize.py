@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # numpy is imported when used: `tfedge convert`'s parser read
     import numpy as np
 
 IO_TYPES = ("uint8", "int8")
+# training images (stratified across classes) that calibrate a full-integer model by default
+DEFAULT_CALIBRATION_IMAGES = 500
 
 
 class Quantization(Enum):

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tfedge.convert.quantize import IO_TYPES, Quantization  # stdlib only at import time
+from tfedge.convert.quantize import (  # stdlib only at import time
+    DEFAULT_CALIBRATION_IMAGES,
+    IO_TYPES,
+    Quantization,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,9 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="every mode, from one shared calibration")
     parser.add_argument("--io-type", default=IO_TYPES[0], choices=IO_TYPES,
                         help="input and output type of int8/edgetpu models (default uint8: camera bytes)")
-    parser.add_argument("--calibration-images", type=int, default=500,
+    parser.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES,
                         help="training images, stratified across classes, that calibrate int8 "
-                             "(default 500)")
+                             "(default %(default)s)")
     parser.add_argument("--max-drop", type=float, default=1.0, metavar="PP",
                         help="percentage points int8 may lose against the Keras model on the "
                              "validation images before exit code 7 (default 1.0)")
