@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tfedge.convert.calibration import calibration_pixels
 from tfedge.convert.convert import convert
-from tfedge.convert.edgetpu import READY_NAME, prepare_for_edgetpu
+from tfedge.convert.edgetpu_compiler import READY_NAME, prepare_for_edgetpu
 from tfedge.convert.quantize import DEFAULT_CALIBRATION_IMAGES, Quantization
 from tfedge.convert.run_folder import open_run
 from tfedge.convert.variant_accuracy import format_table, keras_reference, verify_variant

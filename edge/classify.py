@@ -18,7 +18,7 @@ from tfedge.edge.interpreter import (
     make_interpreter,
     resolve_backend,
 )
-from tfedge.edge.model import ModelFile, card_from_interpreter, read_model_file
+from tfedge.edge.model_file import ModelFile, card_from_interpreter, read_model_file
 from tfedge.edge.preprocess import preprocess
 from tfedge.errors import DependencyError, ModelError
 

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tfedge.edge.bench import bench_one, format_table
     from tfedge.edge.interpreter import available_backends, check_threads, resolve_backend
-    from tfedge.edge.model import read_model_file
+    from tfedge.edge.model_file import read_model_file
     from tfedge.errors import UsageError
 
     for threads in args.threads:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.card import LABELS_NAME, read_embedded_card, strip_embedded
-from tfedge.edge.model import ModelFile, card_from_interpreter, read_tflite
+from tfedge.edge.model_file import ModelFile, card_from_interpreter, read_tflite
 from tfedge.edge.tflite.edgetpu import COMPILED_OPERATOR, edgetpu_problems, is_compiled
 from tfedge.edge.tflite.flatbuffer import Tensor
 from tfedge.edge.tflite.load_check import load_in_subprocess

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tfedge.convert.convert_run import convert_run
-from tfedge.convert.edgetpu import parse_compiler_report, preflight, prepare_for_edgetpu
+from tfedge.convert.edgetpu_compiler import parse_compiler_report, preflight, prepare_for_edgetpu
 from tfedge.edge.card import read_embedded_card
 from tfedge.errors import ModelError
 
