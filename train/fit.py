@@ -96,7 +96,9 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     callback = make_checkpoint_callback(staging, progress, state, hparams.early_stopping_patience,
                                         hparams.max_train_seconds)
     if placement.strategy_name == "multi-worker":
-        _keras_multi_worker_workarounds(model, train_data)
+        from tfedge.train.distribute import apply_keras_multi_worker_workarounds
+
+        apply_keras_multi_worker_workarounds(model, train_data)
     if progress.epochs_done < epochs:
         model.fit(train_data, validation_data=val_data, epochs=epochs, initial_epoch=progress.epochs_done,
                   callbacks=[callback], shuffle=False,  # the dataset shuffles
@@ -110,35 +112,6 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     progress.finished = True
     state.setdefault("stages", {})[str(number)] = progress.__dict__
     save_state(staging, state)
-
-
-def _keras_multi_worker_workarounds(model, dataset) -> None:
-    """Work around two Keras 3 bugs under MultiWorkerMirroredStrategy (keras-team/keras#20585).
-
-    1. `fit` first reduces a whole distributed (x, y, w) batch across workers just to learn
-       its shapes, which this strategy cannot do for a tuple: we build from the dataset's
-       element spec instead and tell `fit` that nothing is left to build.
-    2. Each step's logs (scalars) are reduced with axis=0, which fails on scalars: we reduce
-       them as a mean across workers, so every worker sees the same validation loss and
-       early stopping agrees everywhere.
-    """
-    import keras
-    from keras.src.backend.tensorflow import trainer
-    from keras.src.tree import map_structure
-
-    spec = [keras.KerasTensor(s.shape, s.dtype.name) for s in dataset.element_spec]
-    with model.distribute_strategy.scope():
-        model._symbolic_build(data_batch=tuple(spec))
-    model._maybe_symbolic_build = lambda *args, **kwargs: None
-    original = getattr(trainer.reduce_per_replica, "original", trainer.reduce_per_replica)
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction == "auto" and trainer._collective_all_reduce_multi_worker(strategy):
-            return map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
-        return original(values, strategy, reduction)
-
-    reduce_per_replica.original = original
-    trainer.reduce_per_replica = reduce_per_replica
 
 
 def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, state: dict, log):
@@ -215,64 +188,100 @@ def train(data_dir: str | Path, out: str | Path, hparams: HParams, overwrite: bo
         return json.loads((out / METRICS_FILE).read_text())
     listing = list_files(data_dir)
     card = make_card(hparams, listing, out.name)
+    placement = _place(hparams, resume)
+    with run_staging(out, overwrite, resume, placement.is_chief) as staging:
+        state = _start_state(staging, hparams, listing, out, resume, log)
+        split = load_split(listing, card, hparams.val_split, hparams.seed)
+        _log_setup(split, card, hparams, placement, log)
+        model = _fit(split, card, hparams, placement, staging, state, log)
+        model = _export_model(model, card, hparams, len(split.labels))
+        scores = model.predict(split.x_val.astype("float32"), batch_size=hparams.batch_size, verbose=0)
+        metrics = _metrics(split, scores, state)
+        config = _config(data_dir, hparams, listing, placement)
+        _write_run(staging.path, model, card, split, scores, metrics, config)
+    if placement.is_chief:
+        from tfedge.train.report import summary_table
 
+        log(summary_table(metrics, split.labels))
+        log(f"run written to {out} (report: {out / 'report.html'})")
+    return metrics
+
+
+def _place(hparams: HParams, resume: bool):
+    """The strategy, precision and XLA for this run (see `tfedge.train.distribute.place`)."""
     from tfedge.train.distribute import place
 
     placement = place(hparams)
     if resume and placement.strategy_name == "multi-worker":
         raise UsageError("--resume works on one machine; restart a multi-worker run without it")
-    with run_staging(out, overwrite, resume, placement.is_chief) as staging:
-        state = staging.state or {"hparams": hparams.to_dict(), "dataset_hash": listing.fingerprint()}
-        if staging.state and (state["hparams"] != hparams.to_dict()
-                              or state["dataset_hash"] != listing.fingerprint()):
-            raise OutputError(f"the interrupted run of {out} used other settings or data; pass the "
-                              "same ones to --resume, or --overwrite to start again")
-        if resume and not staging.state:
-            log(f"no interrupted run of {out} to resume; starting a new one")
-        split = load_split(listing, card, hparams.val_split, hparams.seed)
-        log(f"{len(split.labels)} classes, {len(split.y_train)} train / {len(split.y_val)} validation "
-            f"images; {card.backbone} at {card.input_size[0]}x{card.input_size[1]} {card.color_order}; "
-            f"{placement.strategy_name} strategy on {placement.replicas} device(s)"
-            f"{', mixed precision' if placement.mixed_precision else ''}{', XLA' if placement.xla else ''}")
-        if split.skipped:
-            log(f"skipped {len(split.skipped)} unreadable file(s), e.g. {split.skipped[0]['reason']}")
-        if split.imbalance() > 1.5:
-            log(f"classes are imbalanced ({split.imbalance():.1f}:1); "
-                + ("weighting the loss by class" if hparams.class_weights else "class weights are off"))
-        model = _fit(split, card, hparams, placement, staging, state, log)
-        model = _export_model(model, card, hparams, len(split.labels))
+    return placement
 
-        from tfedge.train.report import evaluate_scores, summary_table, write_report
 
-        scores = model.predict(split.x_val.astype("float32"), batch_size=hparams.batch_size, verbose=0)
-        metrics = evaluate_scores(split, scores)
-        metrics.update(
-            train_images=int(len(split.y_train)), val_images=int(len(split.y_val)),
-            epochs_run=len(state.get("history", {}).get("loss", [])),
-            train_seconds=round(state.get("train_seconds", 0.0), 2),
-            images_per_second=_throughput(state, len(split.y_train)),
-            stopped_early=state.get("stopped_early", []), history=state.get("history", {}),
-            class_counts=split.class_counts(), imbalance=round(split.imbalance(), 3),
-            skipped=split.skipped,
-        )
-        model.save(staging.path / KERAS_MODEL)
-        model.export(str(staging.path / SAVED_MODEL), verbose=False)
-        save_card(card, staging.path / CARD_FILE)
-        _write_split(staging.path / SPLIT_FILE, split)
-        write_text_atomic(staging.path / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
-        config = {"data_dir": str(Path(data_dir).resolve()), "hparams": hparams.to_dict(),
-                  **_versions(), "dataset_hash": listing.fingerprint(),
-                  "dataset_files": len(listing.all_items),
-                  "placement": {"strategy": placement.strategy_name, "replicas": placement.replicas,
-                                "mixed_precision": placement.mixed_precision, "xla": placement.xla,
-                                "gpus": placement.gpus},
-                  "augmentation": _augment_enabled(hparams)}
-        write_text_atomic(staging.path / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
-        write_report(staging.path, split, scores, metrics, config)
-    if placement.is_chief:
-        log(summary_table(metrics, split.labels))
-        log(f"run written to {out} (report: {out / 'report.html'})")
+def _start_state(staging, hparams: HParams, listing: Listing, out: Path, resume: bool, log) -> dict:
+    """The training state: the interrupted run's when resuming it, else a new one."""
+    state = staging.state or {"hparams": hparams.to_dict(), "dataset_hash": listing.fingerprint()}
+    if staging.state and (state["hparams"] != hparams.to_dict()
+                          or state["dataset_hash"] != listing.fingerprint()):
+        raise OutputError(f"the interrupted run of {out} used other settings or data; pass the "
+                          "same ones to --resume, or --overwrite to start again")
+    if resume and not staging.state:
+        log(f"no interrupted run of {out} to resume; starting a new one")
+    return state
+
+
+def _log_setup(split: Split, card: ModelCard, hparams: HParams, placement, log) -> None:
+    """One line on the data, model and placement, and warnings about the data."""
+    log(f"{len(split.labels)} classes, {len(split.y_train)} train / {len(split.y_val)} validation "
+        f"images; {card.backbone} at {card.input_size[0]}x{card.input_size[1]} {card.color_order}; "
+        f"{placement.strategy_name} strategy on {placement.replicas} device(s)"
+        f"{', mixed precision' if placement.mixed_precision else ''}{', XLA' if placement.xla else ''}")
+    if split.skipped:
+        log(f"skipped {len(split.skipped)} unreadable file(s), e.g. {split.skipped[0]['reason']}")
+    if split.imbalance() > 1.5:
+        log(f"classes are imbalanced ({split.imbalance():.1f}:1); "
+            + ("weighting the loss by class" if hparams.class_weights else "class weights are off"))
+
+
+def _metrics(split: Split, scores, state: dict) -> dict:
+    """metrics.json: validation accuracy per class, plus the training history and the data."""
+    from tfedge.train.report import evaluate_scores
+
+    metrics = evaluate_scores(split, scores)
+    metrics.update(
+        train_images=int(len(split.y_train)), val_images=int(len(split.y_val)),
+        epochs_run=len(state.get("history", {}).get("loss", [])),
+        train_seconds=round(state.get("train_seconds", 0.0), 2),
+        images_per_second=_throughput(state, len(split.y_train)),
+        stopped_early=state.get("stopped_early", []), history=state.get("history", {}),
+        class_counts=split.class_counts(), imbalance=round(split.imbalance(), 3),
+        skipped=split.skipped,
+    )
     return metrics
+
+
+def _config(data_dir: str | Path, hparams: HParams, listing: Listing, placement) -> dict:
+    """config.json: everything needed to train the run again (`tfedge train --config`)."""
+    return {"data_dir": str(Path(data_dir).resolve()), "hparams": hparams.to_dict(),
+            **_versions(), "dataset_hash": listing.fingerprint(),
+            "dataset_files": len(listing.all_items),
+            "placement": {"strategy": placement.strategy_name, "replicas": placement.replicas,
+                          "mixed_precision": placement.mixed_precision, "xla": placement.xla,
+                          "gpus": placement.gpus},
+            "augmentation": _augment_enabled(hparams)}
+
+
+def _write_run(folder: Path, model, card: ModelCard, split: Split, scores, metrics: dict,
+               config: dict) -> None:
+    """Write the run folder's files (into the staging folder that becomes the run)."""
+    from tfedge.train.report import write_report
+
+    model.save(folder / KERAS_MODEL)
+    model.export(str(folder / SAVED_MODEL), verbose=False)
+    save_card(card, folder / CARD_FILE)
+    _write_split(folder / SPLIT_FILE, split)
+    write_text_atomic(folder / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+    write_text_atomic(folder / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+    write_report(folder, split, scores, metrics, config)
 
 
 def _throughput(state: dict, train_images: int) -> float:
