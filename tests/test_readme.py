@@ -1,0 +1,73 @@
+"""README.md stays true to the CLI: every `tfedge ...` line in its code blocks parses with the real
+argument parser, and the walkthrough shows the command lines scripts/walkthrough.py measured."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tfedge.main import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+# `tfedge` as a command: at the start of a line, after a venv's bin/, or after sudo
+COMMAND = re.compile(r"^(?:sudo\s+)?(?:\S*/)?tfedge\s+(.*)$")
+
+
+def code_block_commands(text: str) -> list[str]:
+    """The argument strings of `tfedge` command lines in fenced code blocks, continuations joined."""
+    commands, in_block, pending = [], False, ""
+    for line in text.splitlines():
+        if line.startswith("```"):
+            in_block, pending = not in_block, ""
+            continue
+        if not in_block:
+            continue
+        line = pending + line.strip()
+        if line.endswith("\\"):
+            pending = line[:-1].rstrip() + " "
+            continue
+        pending = ""
+        line = re.sub(r"\s+#.*$", "", line)  # a shell comment after the command
+        for part in re.split(r"\s+(?:&&|\|\|?|;)\s+", line):
+            match = COMMAND.match(part.strip())
+            if match:
+                commands.append(match.group(1))
+    return commands
+
+
+README_COMMANDS = code_block_commands(README.read_text())
+
+
+def test_readme_has_commands_to_check():
+    assert len(README_COMMANDS) >= 8, README_COMMANDS  # the walkthrough alone has more
+
+
+@pytest.mark.parametrize("arguments", README_COMMANDS)
+def test_readme_command_parses(arguments, capsys):
+    try:
+        build_parser().parse_args(shlex.split(arguments))
+    except SystemExit as exit_:
+        pytest.fail(f"`tfedge {arguments}` does not parse (exit {exit_.code}): "
+                    f"{capsys.readouterr().err.strip().splitlines()[-1]}")
+
+
+def test_walkthrough_commands_are_the_ones_measured():
+    spec = importlib.util.spec_from_file_location("walkthrough", ROOT / "scripts" / "walkthrough.py")
+    walkthrough = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(walkthrough)
+    shown = {"tfedge " + arguments for arguments in README_COMMANDS}
+    for command in (walkthrough.TRAIN, walkthrough.CONVERT, walkthrough.RUN,
+                    walkthrough.TRAIN_MOBILENET_AS_DOCUMENTED):
+        assert command in shown, f"README.md's walkthrough does not show `{command}`"
+
+
+def test_the_checker_catches_a_wrong_option():
+    (arguments,) = code_block_commands("```sh\n~/venv/bin/tfedge run m.tflite \\\n    --no-such-flag\n```\n")
+    assert arguments == "run m.tflite --no-such-flag"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(shlex.split(arguments))
