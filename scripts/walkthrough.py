@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 PHOTO_WIDTH, PHOTO_HEIGHT = 640, 480
+USER_ENV = dict(os.environ)  # the commands run in the user's environment, not the script's
 HOT_DOG_CLASS = "Sneaker"  # Fashion-MNIST's folder name for the class standing in for hot dogs
 CAMERA_VIDEO = "camera.mp4"  # stands in for `--source picamera2`
 VIDEO_IMAGES_PER_CLASS = 30
@@ -83,7 +84,7 @@ def build_photos(out: Path, per_class: int, seed: int) -> tuple[int, float]:
     limit = max(per_class, VIDEO_IMAGES_PER_CLASS)
     command = [sys.executable, "-m", "tfedge", "data", "fashion-mnist", str(fashion),
                "--limit-per-class", str(limit), "--overwrite"]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, env=USER_ENV, stdout=subprocess.DEVNULL)
 
     def pick(split: str, count: int) -> dict[str, list[Path]]:
         classes = list_classes(fashion / split)
@@ -123,6 +124,7 @@ def build_photos(out: Path, per_class: int, seed: int) -> tuple[int, float]:
 
 def write_stand_in_weights(out: Path, side: int = 128, images: int = 256) -> None:
     """MobileNetV2 0.5 without its top, random filters, BatchNorm statistics of the photos."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # this process's TensorFlow only
     import cv2
     import keras
     import numpy as np
@@ -141,6 +143,11 @@ def write_stand_in_weights(out: Path, side: int = 128, images: int = 256) -> Non
     backbone.save_weights(out / STAND_IN_WEIGHTS)
 
 
+# `tfedge convert` exits 7 when int8 loses more than --max-drop against Keras, and still writes
+# the file: on a small validation set one image is about 1 pp, so the walkthrough goes on.
+ACCURACY_ERROR = 7
+
+
 def step(command: str, cwd: Path) -> tuple[float, str]:
     """Runs one walkthrough command line as a user would (the venv's tfedge), prints its output
     indented and its wall time, and returns (seconds, stdout)."""
@@ -148,7 +155,8 @@ def step(command: str, cwd: Path) -> tuple[float, str]:
     argv[0] = str(Path(sys.executable).with_name("tfedge"))
     print(f"\n$ {command}", flush=True)
     started = time.perf_counter()
-    result = subprocess.run(argv, cwd=cwd, text=True, capture_output=True, check=False)
+    result = subprocess.run(argv, cwd=cwd, env=USER_ENV, text=True, capture_output=True,
+                            check=False)
     seconds = time.perf_counter() - started
     for stream, text in (("stderr", result.stderr), ("stdout", result.stdout)):
         lines = text.splitlines()
@@ -157,7 +165,9 @@ def step(command: str, cwd: Path) -> tuple[float, str]:
         for line in lines:
             print(f"  [{stream}] {line}")
     print(f"  -> exit code {result.returncode}, {seconds:.1f} s wall time", flush=True)
-    if result.returncode != 0:
+    if result.returncode == ACCURACY_ERROR and command is CONVERT:
+        print("  (exit code 7: the int8 file is written; the README's walkthrough says what it means)")
+    elif result.returncode != 0:
         sys.exit(f"walkthrough: `{command}` failed with exit code {result.returncode}")
     return seconds, result.stdout
 
