@@ -40,6 +40,21 @@ def code_block_commands(text: str) -> list[str]:
     return commands
 
 
+def inline_commands(text: str) -> list[str]:
+    """The argument strings of `tfedge ...` code spans outside code blocks that are whole command
+    lines (a subcommand, options and a value), not mentions (`tfedge run`) or synopses (`[--x]`)."""
+    text = " ".join(re.sub(r"^```.*?^```", "", text, flags=re.M | re.S).split())
+    commands = []
+    for span in re.findall(r"`([^`]+)`", text):
+        match = COMMAND.match(span)
+        if not match or re.search(r"[|\[…]|\.\.\.", span):
+            continue
+        tokens = shlex.split(match.group(1))[1:]
+        if any(t.startswith("--") for t in tokens) and any(not t.startswith("--") for t in tokens):
+            commands.append(match.group(1))
+    return commands
+
+
 README_COMMANDS = code_block_commands(README.read_text())
 
 
@@ -47,7 +62,7 @@ def test_readme_has_commands_to_check():
     assert len(README_COMMANDS) >= 8, README_COMMANDS  # the walkthrough alone has more
 
 
-@pytest.mark.parametrize("arguments", README_COMMANDS)
+@pytest.mark.parametrize("arguments", README_COMMANDS + inline_commands(README.read_text()))
 def test_readme_command_parses(arguments, capsys):
     try:
         build_parser().parse_args(shlex.split(arguments))
@@ -61,9 +76,24 @@ def test_walkthrough_commands_are_the_ones_measured():
     walkthrough = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(walkthrough)
     shown = {"tfedge " + arguments for arguments in README_COMMANDS}
-    for command in (walkthrough.TRAIN, walkthrough.CONVERT, walkthrough.RUN,
-                    walkthrough.TRAIN_MOBILENET_AS_DOCUMENTED):
+    for command in (walkthrough.TRAIN, walkthrough.CONVERT, walkthrough.TRAIN_MOBILENET_AS_DOCUMENTED):
         assert command in shown, f"README.md's walkthrough does not show `{command}`"
+    # the camera's stand-in is named in the text, where the figures' sources are told
+    assert walkthrough.RUN in " ".join(README.read_text().split())
+
+
+def test_wheel_named_in_readme_is_the_one_pip_builds():
+    version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    named = set(re.findall(r"tfedge-([\w.]+)-py3-none-any\.whl", README.read_text()))
+    assert named == {version}, f"README names wheels {named}; pyproject.toml's version is {version}"
+
+
+def test_readme_links_within_the_page_resolve():
+    text = README.read_text()
+    headings = re.findall(r"^#{2,3} (.+)$", re.sub(r"^```.*?^```", "", text, flags=re.M | re.S), re.M)
+    anchors = {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+    for link in re.findall(r"\]\(#([^)]+)\)", text):
+        assert link in anchors, f"README.md links to #{link}, which no heading makes"
 
 
 def test_the_checker_catches_a_wrong_option():
