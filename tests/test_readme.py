@@ -19,13 +19,15 @@ COMMAND = re.compile(r"^(?:sudo\s+)?(?:\S*/)?tfedge\s+(.*)$")
 
 
 def code_block_commands(text: str) -> list[str]:
-    """The argument strings of `tfedge` command lines in fenced code blocks, continuations joined."""
-    commands, in_block, pending = [], False, ""
+    """The argument strings of `tfedge` command lines in ```sh code blocks (the others show
+    output), continuations joined."""
+    commands, in_block, in_shell, pending = [], False, False, ""
     for line in text.splitlines():
         if line.startswith("```"):
             in_block, pending = not in_block, ""
+            in_shell = in_block and line.strip() in ("```sh", "```bash", "```shell")
             continue
-        if not in_block:
+        if not in_shell:
             continue
         line = pending + line.strip()
         if line.endswith("\\"):
@@ -97,7 +99,8 @@ def test_readme_links_within_the_page_resolve():
 
 
 def test_the_checker_catches_a_wrong_option():
-    (arguments,) = code_block_commands("```sh\n~/venv/bin/tfedge run m.tflite \\\n    --no-such-flag\n```\n")
+    page = "```\ntfedge run: output\n```\n```sh\n~/venv/bin/tfedge run m.tflite \\\n    --no-such-flag\n```\n"
+    (arguments,) = code_block_commands(page)
     assert arguments == "run m.tflite --no-such-flag"
     with pytest.raises(SystemExit):
         build_parser().parse_args(shlex.split(arguments))
