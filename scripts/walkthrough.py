@@ -11,7 +11,7 @@ way from Fashion-MNIST's test images stands in for the Pi's camera. Then it runs
 exactly the walkthrough's command lines (WALKTHROUGH below, which tests/test_readme.py checks
 against README.md). Copying to the Pi (scp) and the camera cannot run here.
 
-    .venv/bin/python scripts/walkthrough.py            # about 2-3 minutes on 2 CPU cores
+    .venv/bin/python scripts/walkthrough.py    # 82-106 s on 2 shared CPU cores (README.md)
 """
 
 from __future__ import annotations
