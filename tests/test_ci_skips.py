@@ -41,7 +41,10 @@ def suite(pytester, monkeypatch):
     return pytester
 
 
-def test_without_ci_they_all_skip_with_their_reason(suite):
+@pytest.mark.parametrize("ci", [None, "false", "0"])
+def test_without_ci_they_all_skip_with_their_reason(suite, monkeypatch, ci):
+    if ci is not None:
+        monkeypatch.setenv("CI", ci)
     result = suite.runpytest_inprocess("-rs")
     result.assert_outcomes(passed=1, skipped=4)
     result.stdout.fnmatch_lines(["*Chromium is not installed*"])
