@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo_out
 
-.PHONY: install fashion-data demo test test-pi lint clean
+.PHONY: install fashion-data test-packages pi-packages demo test test-pi lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,22 +17,43 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The Debian packages tests drive for real (these lists only; .ci/run installs through the targets).
+# make test: Chromium loads the web view, mosquitto brokers the MQTT tests (openssl makes their TLS
+# CA), zstd packs the Pi harness's root archive. make test-pi: what builds and runs the emulated Pi.
+TEST_PACKAGES := chromium mosquitto openssl zstd
+PI_PACKAGES := qemu-user-static binfmt-support debootstrap zstd
+
+# $(call apt-install,PACKAGES,WHO): apt-get install them when we are root, else one line saying
+# what to run, and stop.
+apt-install = if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(1); \
+	else echo "$(2) needs Debian packages that are missing: run 'sudo apt-get install$(1)', then make again" >&2; exit 1; fi
+
+# The packages of a list that are neither installed (dpkg) nor found as a command, space-led.
+missing = $$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+	  || command -v $$p >/dev/null || printf ' %s' $$p; done)
+
 # Debian's dataset-fashion-mnist: installed when missing and we are root, else we say what to run.
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 fashion-data:
-	@if [ ! -d $(FASHION_DIR) ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y dataset-fashion-mnist; \
-	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist', then make again" >&2; exit 1; fi; \
-	fi
+	@if [ ! -d $(FASHION_DIR) ]; then $(call apt-install, dataset-fashion-mnist,Fashion-MNIST); fi
+
+test-packages:
+	@missing="$(call missing,$(TEST_PACKAGES))"; \
+	if [ -n "$$missing" ]; then $(call apt-install,$$missing,make test); fi
+
+pi-packages:
+	@missing="$(call missing,$(PI_PACKAGES))"; \
+	if [ -n "$$missing" ]; then $(call apt-install,$$missing,make test-pi); fi
 
 demo: install fashion-data
 	$(BIN)/python scripts/demo.py --out $(DEMO_DIR)
 
-test: install fashion-data
+test: install fashion-data test-packages
 	$(BIN)/python -m pytest -q
 
-# The device runtime on an emulated Raspberry Pi 4 and 5 (needs root and Debian's qemu-user-static,
-# binfmt-support, debootstrap, zstd; README "Tested on the Pi's architecture"). The first line
+# The device runtime on an emulated Raspberry Pi 4 and 5 (needs root and PI_PACKAGES: `make
+# pi-packages` installs them; README "Tested on the Pi's architecture"). The first line
 # refuses early (exit 8) where this machine cannot emulate aarch64. PI_MODELS=DIR reuses the
 # models `make test` exported with TFEDGE_EXPORT_TEST_MODELS=DIR.
 test-pi:

@@ -18,8 +18,38 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 HAVE_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
 
 
+# Tests that use these fixtures need that component installed (marked real_component for them).
+FIXTURE_COMPONENTS = {"fashion_dir": "dataset-fashion-mnist", "broker": "mosquitto"}
+
+
 def pytest_configure(config):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, component in FIXTURE_COMPONENTS.items():
+            if fixture in item.fixturenames:
+                item.add_marker(pytest.mark.real_component(component))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI, a skipped test that needs a real component is an error: CI installs them all.
+
+    Elsewhere (a laptop, the emulated Pi) such a test skips, saying what to install.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    components = [name for mark in item.iter_markers("real_component") for name in mark.args]
+    under_ci = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+    if not (under_ci and components and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    report.outcome = "failed"
+    report.longrepr = (f"CI must run this test, which needs {', '.join(sorted(set(components)))}, "
+                       f"but it was skipped: {reason}")
 
 
 @pytest.fixture(scope="session")

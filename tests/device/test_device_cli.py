@@ -1,11 +1,13 @@
 """The device's commands, as a user types them in the emulated Pi, agree with x86.
 
-`tfedge inspect` and `tfedge verify` are skipped, with the reason, in a build that lacks them.
+Every device command must exist here: a build that lacks one fails, it is not skipped.
 """
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from labelled_video import read_frame_labels
@@ -17,6 +19,7 @@ from tfedge.main import COMMANDS
 # Scores are printed rounded to 4 digits; int8 may differ by a few output steps (1/256 each),
 # see test_device_parity. Video frames decode a few grey levels apart: only labels are compared.
 SCORE_TOLERANCE = {"int8": 3 / 256 + 1e-4, "float32": 1.5e-4}
+DEVICE_COMMANDS = ["run", "verify", "inspect", "bench", "service"]
 
 
 def tfedge(*args):
@@ -25,8 +28,17 @@ def tfedge(*args):
 
 
 def needs(command):
-    if command not in COMMANDS:
-        pytest.skip(f"`tfedge {command}` does not exist in this build yet")
+    assert command in COMMANDS, f"`tfedge {command}` is missing from this build"
+
+
+def test_the_tfedge_command_is_installed_with_every_device_command():
+    script = Path(sys.executable).with_name("tfedge")  # what pip installed, the command a user types
+    assert script.is_file(), f"no `tfedge` command beside {sys.executable}"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    listed = re.findall(r"^    ([a-z-]+) ", result.stdout, re.MULTILINE)  # the COMMAND list in --help
+    missing = [command for command in DEVICE_COMMANDS if command not in COMMANDS or command not in listed]
+    assert not missing, f"`tfedge` lacks {missing}"
 
 
 @pytest.mark.parametrize("quant", QUANTS)

@@ -20,4 +20,15 @@ def test_dequantize_uses_scale_and_zero_point():
 def test_logits_become_probabilities():
     scores = to_scores(np.array([1.0, 2.0, 3.0]), "logits")
     np.testing.assert_allclose(scores.sum(), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(scores, softmax(np.array([1.0, 2.0, 3.0])))
+    # softmax([1, 2, 3]) = e^i / (e + e^2 + e^3), worked out by hand, not by the code under test
+    expected = [0.09003057, 0.24472847, 0.66524096]
+    np.testing.assert_allclose(scores, expected, rtol=1e-6)
+    np.testing.assert_allclose(softmax(np.array([1.0, 2.0, 3.0])), expected, rtol=1e-6)
+    # large logits (int8 models dequantize to tens or hundreds) must not overflow into nan
+    np.testing.assert_allclose(to_scores(np.array([1000.0, 1001.0, 1002.0]), "logits"), expected, rtol=1e-6)
+
+
+def test_probabilities_pass_through_unchanged_as_one_row():
+    scores = to_scores(np.array([[0.2, 0.7, 0.1]]))
+    assert scores.shape == (3,)
+    np.testing.assert_allclose(scores, [0.2, 0.7, 0.1], rtol=1e-6)

@@ -167,15 +167,47 @@ def test_backend_and_version_printed_once_at_start(capsys, tflite_models, fashio
     assert code == 0 and err.count(f"on {backend.name} {backend.version} (threads: 2)") == 1
 
 
-def test_each_available_backend_gives_the_same_scores(tflite_models, fashion_dir):
+def reference_kernel_scores(backend, model_content: bytes, tensor: np.ndarray) -> np.ndarray:
+    """The model's scores from TFLite's reference kernels, dequantized here by hand.
+
+    BUILTIN_REF runs the plain, unoptimised kernels, not the optimised and XNNPACK paths that
+    `Classifier` gets, so this is a second computation even where only one backend is installed.
+    """
+    interpreter = backend.module.Interpreter(
+        model_content=model_content,
+        experimental_op_resolver_type=backend.module.OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], tensor)
+    interpreter.invoke()
+    output = interpreter.get_output_details()[0]
+    raw = interpreter.get_tensor(output["index"])[0]
+    scale, zero_point = output["quantization"]
+    return (raw.astype(np.float64) - zero_point) * scale if scale else raw.astype(np.float64)
+
+
+# Reference and optimised kernels round int8 differently: up to 6 output steps (1/256 each) measured
+# on random inputs on x86; a wrong kernel or dequantization is off by far more.
+KERNEL_TOLERANCE = {"int8": 8 / 256, "float32": 1e-5}
+
+
+@pytest.mark.parametrize("quant", ["int8", "float32"])
+def test_each_available_backend_gives_the_reference_kernels_scores(tflite_models, fashion_dir, quant):
     from tfedge.edge.classify import Classifier
     from tfedge.edge.interpreter import available_backends
     from tfedge.edge.preprocess import decode_image
 
-    frame = decode_image(next((fashion_dir / "test").rglob("*.png")))
-    scores = [Classifier(tflite_models["int8"], 1, backend).classify(frame).scores
-              for backend in available_backends()]
-    for other in scores[1:]:
+    frame = decode_image(sorted((fashion_dir / "test").rglob("*.png"))[0])
+    scores = []
+    for backend in available_backends():
+        classifier = Classifier(tflite_models[quant], 1, backend)
+        tensor = classifier.prepare(frame)
+        got = classifier.classify(tensor=tensor).scores
+        reference = reference_kernel_scores(backend, classifier.model.content, tensor)
+        assert classifier.card.outputs == "probabilities" and reference.sum() == pytest.approx(1, abs=0.02)
+        np.testing.assert_allclose(got, reference, atol=KERNEL_TOLERANCE[quant], err_msg=str(backend))
+        scores.append(got)
+    assert scores, "no interpreter backend installed"
+    for other in scores[1:]:  # where several backends are installed, they agree with each other too
         np.testing.assert_allclose(other, scores[0], atol=1e-6)
 
 

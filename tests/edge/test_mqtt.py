@@ -24,8 +24,14 @@ from tfedge.main import main
 
 MOSQUITTO = shutil.which("mosquitto") or next(
     (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None)
-needs_broker = pytest.mark.skipif(MOSQUITTO is None,
-                                  reason="mosquitto is not installed (apt-get install mosquitto)")
+
+
+def needs_broker(test):
+    """A test that starts real mosquitto brokers: skipped where it is missing, an error under CI."""
+    return pytest.mark.real_component("mosquitto")(pytest.mark.skipif(
+        MOSQUITTO is None, reason="mosquitto is not installed (apt-get install mosquitto)")(test))
+
+
 paho = pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is missing (pip install -e '.[dev]')")
 
 
@@ -254,13 +260,14 @@ def test_heartbeat_qos2_retain_and_a_password(tmp_path):
         server.stop()
 
 
+@pytest.mark.real_component("openssl")
 @needs_broker
 def test_tls_with_a_private_ca(tmp_path):
     certs = tmp_path / "certs"
     certs.mkdir()
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("openssl is not installed")
+        pytest.skip("openssl is not installed (apt-get install openssl)")
 
     def run(*args):
         subprocess.run([openssl, *args], check=True, cwd=certs, capture_output=True)

@@ -10,6 +10,8 @@ import threading
 import pytest
 from mjpeg_server import MjpegServer
 
+from tfedge.edge.classify import Classifier
+
 
 def start_run(*args):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -30,15 +32,21 @@ def test_signal_stops_a_live_run_flushes_and_releases_the_stream(tflite_models, 
         process = start_run(str(tflite_models["int8"]), "--source", server.url)
         stderr, reader = read_stderr_in_background(process)
         first = json.loads(process.stdout.readline())  # it is classifying
+        second = json.loads(process.stdout.readline())  # two frames: their order can be checked
         process.send_signal(signal_number)
         rest = process.stdout.read().splitlines()
         code = process.wait(timeout=120)
         reader.join(5)
     assert code == exit_code, "".join(stderr)
-    assert first["frame"] >= 0
+    # the first line is a frame's result (a label of the model's), and every frame after it is a
+    # newer one, each classified once: the latest-frame handoff never repeats or reorders frames
+    assert first["label"] in Classifier(tflite_models["int8"]).labels and 0 < first["score"] <= 1
+    indexes = [first["frame"], second["frame"]] + [json.loads(line)["frame"] for line in rest[:-1]]
+    assert all(isinstance(index, int) for index in indexes) and indexes[0] >= 0
+    assert indexes == sorted(set(indexes)), indexes
     summary = json.loads(rest[-1])["summary"]
-    assert summary["stopped_by"] == "signal" and summary["frames"] >= 1
-    assert summary["frames"] == 1 + len(rest) - 1  # every classified frame's line was flushed
+    assert summary["stopped_by"] == "signal" and summary["frames"] >= 2
+    assert summary["frames"] == 2 + len(rest) - 1  # every classified frame's line was flushed
     assert f"stopped by {signal.Signals(signal_number).name}" in "".join(stderr)
     assert server.connections == 1
 

@@ -24,8 +24,9 @@ from tfedge.edge.sinks.web import WebSink
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-pytestmark = pytest.mark.skipif(CHROMIUM is None,
-                                reason="Chromium is not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.real_component("chromium"),
+              pytest.mark.skipif(CHROMIUM is None,
+                                 reason="Chromium is not installed (apt-get install chromium)")]
 
 
 class Chromium:

@@ -6,6 +6,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -23,6 +24,27 @@ def frames(labelled_video):
     decoded = [capture.read()[1] for _ in range(10)]
     capture.release()
     return decoded
+
+
+class FakeClock:
+    """Stands in for the web module's `time`: `time()` is `now`, the rest is the real module."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    """The web sink's wall clock, set by the test (ask for it before `sink`)."""
+    fake = FakeClock(1000.0)
+    monkeypatch.setattr("tfedge.edge.sinks.web.time", fake)
+    return fake
 
 
 @pytest.fixture
@@ -110,7 +132,7 @@ class StreamViewer(threading.Thread):
         self.join(30)
 
 
-def test_status_and_events_report_the_latest_result(sink, frames):
+def test_status_and_events_report_the_latest_result(clock, sink, frames):
     sink.start({"model": "fashion.tflite", "backend": "litert 2.3", "labels": ["Coat", "Bag"],
                 "source": {"source": "video.mp4"}})
     results = as_pipeline_results([result(index, label, stats={"dropped_frames": 3, "reconnects": 1})
@@ -123,7 +145,9 @@ def test_status_and_events_report_the_latest_result(sink, frames):
     assert status["model"] == "fashion.tflite" and status["backend"] == "litert 2.3"
     assert (status["label"], status["score"], status["fps"]) == ("Bag", 0.8, 30.0)
     assert (status["frames"], status["dropped_frames"], status["reconnects"]) == (4, 3, 1)
-    assert status["uptime_s"] >= 0 and status["running"] is True
+    assert status["uptime_s"] == 0 and status["running"] is True
+    clock.now += 42.3  # seconds since the sink started, not since the epoch or the first frame
+    assert json.loads(request(sink.port, "/api/status")[2])["uptime_s"] == 42.3
     events = json.loads(request(sink.port, "/api/events")[2])["events"]
     assert [(e["previous"], e["label"], e["timestamp"]) for e in events] == [
         ("Coat", "Bag", 1002.0), (None, "Coat", 1000.0)]
