@@ -91,8 +91,9 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
                       metrics=["accuracy"], jit_compile=placement.xla)
         if progress.epochs_done:
             log(f"resuming stage {number} after epoch {progress.epochs_done}")
-            model.load_weights(staging.progress / LAST_WEIGHTS)
+            # the optimizer first: built, it takes its saved state again from the weights file
             load_optimizer(model.optimizer, model.trainable_variables, staging.progress / OPTIMIZER_FILE)
+            model.load_weights(staging.progress / LAST_WEIGHTS)
     callback = make_checkpoint_callback(staging, progress, state, hparams.early_stopping_patience,
                                         hparams.max_train_seconds)
     if placement.strategy_name == "multi-worker":
