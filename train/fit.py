@@ -107,8 +107,8 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     if any("time limit" in note for note in state.get("stopped_early", [])):
         state["out_of_time"] = True
     best = staging.progress / BEST_WEIGHTS
-    if best.is_file():
-        model.load_weights(best)
+    if best.is_file():  # the stage is over: its optimizer's state is not needed again
+        model.load_weights(best, objects_to_skip=[model.optimizer])
         replace_atomically(staging.progress / LAST_WEIGHTS, model.save_weights)
     progress.finished = True
     state.setdefault("stages", {})[str(number)] = progress.__dict__
