@@ -29,26 +29,10 @@ def native_stderr_silenced():
         os.close(devnull)
 
 
-_quiet = False  # set by quiet_tensorflow: this command keeps TensorFlow's chatter off the terminal
-
-
-@contextlib.contextmanager
-def tensorflow_chatter_quieted():
-    """Drop what TensorFlow's native code writes to stderr inside the block (the converter's
-    progress lines), when the command asked for quiet; its errors still arrive as exceptions."""
-    if not _quiet:
-        yield
-        return
-    with native_stderr_silenced():
-        yield
-
-
 def quiet_tensorflow(debug: bool = False) -> None:
     """Call before TensorFlow is imported; it imports TensorFlow quietly. --debug keeps its logs."""
-    global _quiet
     if debug:
         return
-    _quiet = True
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules:

@@ -12,7 +12,6 @@ from tfedge import __version__
 from tfedge.convert.quantize import CONFIGURE, Quantization
 from tfedge.edge.card import ModelCard, embed_card
 from tfedge.errors import ModelError
-from tfedge.quiet import tensorflow_chatter_quieted
 
 
 def source_hash(saved_model: Path) -> str:
@@ -74,8 +73,7 @@ def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], loaded)
     CONFIGURE[mode](tf, converter, calibration, io_type)
     try:
-        with tensorflow_chatter_quieted():
-            model = converter.convert()
+        model = converter.convert()
     except Exception as error:  # noqa: BLE001 - the converter raises ConverterError, RuntimeError, ...
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(f"{saved_model}: the TFLite converter failed for {mode.value} "
