@@ -124,10 +124,13 @@ def build_photos(out: Path, per_class: int, seed: int) -> tuple[int, float]:
 
 def write_stand_in_weights(out: Path, side: int = 128, images: int = 256) -> None:
     """MobileNetV2 0.5 without its top, random filters, BatchNorm statistics of the photos."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # this process's TensorFlow only
     import cv2
-    import keras
     import numpy as np
+
+    from tfedge.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # this process's TensorFlow, imported quietly as tfedge train does
+    import keras
 
     from tfedge.train.backbones import Backbone
     from tfedge.train.model import build_backbone
