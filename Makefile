@@ -10,8 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 
-# Re-installs when pyproject.toml changes.
+# Re-installs when pyproject.toml changes. A venv made before tfedge took OpenCV's GUI build holds
+# opencv-python-headless: both builds share the cv2 files, so both go and opencv-python comes back.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@if $(BIN)/pip show -q opencv-python-headless 2>/dev/null; then \
+	  $(BIN)/pip uninstall -y opencv-python-headless opencv-python; fi
 	$(BIN)/pip install -e ".[train,litert,dev]"
 	touch $@
 
@@ -19,8 +22,10 @@ install: $(VENV)/.installed
 
 # The Debian packages tests drive for real (these lists only; .ci/run installs through the targets).
 # make test: Chromium loads the web view, mosquitto brokers the MQTT tests (openssl makes their TLS
-# CA), zstd packs the Pi harness's root archive. make test-pi: what builds and runs the emulated Pi.
-TEST_PACKAGES := chromium mosquitto openssl zstd
+# CA), zstd packs the Pi harness's root archive; xvfb, xdotool, x11-apps (xwd) and imagemagick
+# show, drive and photograph the `tfedge run` window, which needs libgl1 (OpenCV's GUI build).
+# make test-pi: what builds and runs the emulated Pi.
+TEST_PACKAGES := chromium mosquitto openssl zstd xvfb xdotool x11-apps imagemagick libgl1
 PI_PACKAGES := qemu-user-static binfmt-support debootstrap zstd
 
 # $(call apt-install,PACKAGES,WHO): apt-get install them when we are root, else one line saying

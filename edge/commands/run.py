@@ -68,11 +68,12 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.live.pipeline import run_pipeline
     from tfedge.edge.live.sources import make_source
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
-    from tfedge.edge.sinks.overlay import OverlaySink, display_available
+    from tfedge.edge.sinks.overlay import OverlaySink
     from tfedge.edge.sinks.triggers import TriggerSink
     from tfedge.errors import UsageError
 
     options, request, trigger = run_settings(args)
+    check_opencv(args.headless)
     classifier = load_classifier(args)
     unknown = [label for label in args.on if label not in classifier.labels]
     if unknown:
@@ -89,10 +90,9 @@ def run(args: argparse.Namespace) -> int:
             return _exit_code(signals.received)
         description = source.describe()
         print(f"tfedge run: source {json.dumps(description)}", file=sys.stderr, flush=True)
-        headless = args.headless or not display_available()
-        if not args.headless and headless:
-            print("tfedge run: no display available; running headless (JSON lines)", file=sys.stderr)
-        sinks = [JsonLinesSink()] if headless else [OverlaySink()]
+        window = None if args.headless else open_window(args.fullscreen, args.show_top_k)
+        headless = window is None
+        sinks = [JsonLinesSink()] if headless else [OverlaySink(window, fallback_factory=JsonLinesSink)]
         if trigger is not None:
             sinks.append(TriggerSink(trigger))
         sinks += build_network_sinks(args)
@@ -107,6 +107,38 @@ def run(args: argparse.Namespace) -> int:
         print(f"tfedge run: stopped by {name}", file=sys.stderr)
         return _exit_code(signals.received)
     return ExitCode.OK
+
+
+def check_opencv(headless: bool) -> None:
+    """Refuse (exit 8) an environment holding two OpenCV builds when a window may open; a warning
+    line with --headless (the frames and results need only the cv2 module that is there)."""
+    from tfedge.edge.sinks.overlay import opencv_conflict
+    from tfedge.errors import DependencyError
+
+    conflict = opencv_conflict()
+    if conflict and not headless:
+        raise DependencyError(conflict)
+    if conflict:
+        print(f"tfedge run: warning: {conflict}", file=sys.stderr)
+
+
+def open_window(fullscreen: bool, show_top_k: bool):
+    """The started WindowProcess, or None (said on stderr) where no window can open."""
+    from tfedge.edge.sinks.overlay import WindowProcess, display_available, installed_opencv
+
+    if not display_available():
+        print("tfedge run: no display available; running headless (JSON lines)", file=sys.stderr)
+        return None
+    window = WindowProcess(fullscreen=fullscreen, show_top_k=show_top_k)
+    why = window.open()
+    if why is None:
+        return window
+    if installed_opencv() == ["opencv-python-headless"]:
+        why = (f"this OpenCV has no GUI (opencv-python-headless); for a window: {sys.executable} -m pip "
+               f"uninstall -y opencv-python-headless && {sys.executable} -m pip install opencv-python")
+    print(f"tfedge run: cannot open a window ({why}); running headless (JSON lines)", file=sys.stderr)
+    window.close()
+    return None
 
 
 def build_network_sinks(args: argparse.Namespace) -> list:

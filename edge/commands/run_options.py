@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default 0)")
     parser.add_argument("--headless", action="store_true",
                         help="no window: one JSON line per frame and a summary line on stdout")
+    parser.add_argument("--fullscreen", action="store_true",
+                        help="the window fills the screen (kiosks, the 7-inch display); q or Esc stops")
+    parser.add_argument("--show-top-k", action="store_true",
+                        help="draw the top-k scores as bars in the window")
     add_model_arguments(parser)
     parser.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     camera = parser.add_argument_group("camera and source")
@@ -110,6 +114,8 @@ def run_settings(args: argparse.Namespace):
 
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError(f"--max-frames {args.max_frames} must be 1 or more")
+    if args.fullscreen and args.headless:
+        raise UsageError("--fullscreen needs a window; leave out --headless")
     if args.top_k < 1:
         raise UsageError(f"--top-k {args.top_k} must be 1 or more")
     try:

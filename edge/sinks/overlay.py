@@ -1,105 +1,269 @@
-"""A window showing the newest frame with label, score, FPS and inference time drawn on it.
+"""A window showing the newest frame with label, score, FPS, inference time and top-k bars.
 
-Drawing and the window live in the sink's own thread: `emit` only swaps in the newest
-(result, frame), so the interpreter never waits for the screen. Frames the window had no time
-for are skipped (the window shows the present, not a backlog).
+The window lives in a child process of its own (OpenCV's GUI build, Qt under X11/Xwayland):
+Qt ends the whole process when the display goes away, and a window process that ends lets the
+run go on headless instead. `emit` only swaps in the newest (result, frame); the sink's thread
+sends it when the window has shown the one before, so the interpreter never waits for the screen
+and frames the window had no time for are skipped (the window shows the present, not a backlog).
+Drawing happens in the window process too, off the inference process's CPU time and GIL.
 """
 
 from __future__ import annotations
 
+import math
+import multiprocessing
 import os
 import platform
+import sys
 import threading
+import time
+from importlib import metadata
 
 import cv2
 
 from tfedge.edge.sinks import shown_label
 
+WINDOW_NAME = "tfedge"
+BANNER_BGR = (120, 60, 20)  # dark blue: the label banner (tests look for this colour)
+CHANGED_BGR = (0, 140, 255)  # orange: the banner for CHANGE_SECONDS after the stable label changes
+CHANGE_SECONDS = 1.5
+MIN_SHOWN_WIDTH = 640  # smaller frames (a 96x96 model's test video) are enlarged for the screen
+OPENCV_DISTRIBUTIONS = ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
+                        "opencv-contrib-python-headless")
 
-def draw_overlay(frame, result: dict):
-    """Draw the result onto a copy of the frame and return it."""
-    canvas = frame.copy()
+
+def installed_opencv() -> list[str]:
+    """The OpenCV distributions installed in this environment (each brings its own `cv2`)."""
+    names = []
+    for name in OPENCV_DISTRIBUTIONS:
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        names.append(name)
+    return names
+
+
+def opencv_conflict() -> str | None:
+    """One line naming the repair when more than one OpenCV build shares this environment, else None."""
+    names = installed_opencv()
+    if len(names) < 2:
+        return None
+    pip = f"{sys.executable} -m pip"
+    return (f"{' and '.join(names)} are both installed here and overwrite each other's cv2; repair with: "
+            f"{pip} uninstall -y {' '.join(names)} && {pip} install opencv-python")
+
+
+def draw_overlay(frame, result: dict, show_top_k: bool = False, changed: bool = False):
+    """Draw the result onto a copy of the frame (enlarged when small) and return it.
+
+    A banner on top holds the label, score, FPS and inference time; it turns orange while
+    `changed` (just after the stable label changed). `show_top_k` adds one bar per top-k pair.
+    """
+    factor = math.ceil(MIN_SHOWN_WIDTH / frame.shape[1]) if frame.shape[1] < MIN_SHOWN_WIDTH else 1
+    canvas = (cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
+              if factor > 1 else frame.copy())
+    width = canvas.shape[1]
+    scale = max(0.5, width / 960)
+    line = int(30 * scale)
     label, score = shown_label(result)
-    lines = [
-        f"{label} {score:.2f}",
-        f"{result.get('fps', 0):.1f} FPS  {result['inference_ms']:.1f} ms",
-    ]
-    scale = max(0.4, canvas.shape[1] / 640)
-    for row, text in enumerate(lines):
-        y = int((row + 1) * 28 * scale)
-        cv2.putText(canvas, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (0, 0, 0), 4,
-                    cv2.LINE_AA)
-        cv2.putText(canvas, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (255, 255, 255), 2,
-                    cv2.LINE_AA)
+    texts = [f"{label} {score:.2f}" if label is not None else "...",
+             f"{result.get('fps', 0):.1f} FPS  {result['inference_ms']:.1f} ms"]
+    cv2.rectangle(canvas, (0, 0), (width, line * 2 + 12), CHANGED_BGR if changed else BANNER_BGR, -1)
+    for row, text in enumerate(texts):
+        cv2.putText(canvas, text, (10, line * (row + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.9 * scale,
+                    (255, 255, 255), max(1, int(2 * scale)), cv2.LINE_AA)
+    if show_top_k:
+        top = line * 2 + 20
+        for row, (name, value) in enumerate(result.get("top_k", [])):
+            y = top + row * line
+            cv2.rectangle(canvas, (10, y), (10 + int((width // 2) * value), y + line - 6), (60, 180, 60), -1)
+            cv2.rectangle(canvas, (10, y), (10 + width // 2, y + line - 6), (255, 255, 255), 1)
+            cv2.putText(canvas, f"{name} {value:.2f}", (width // 2 + 20, y + line - 10),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, (255, 255, 255), max(1, int(2 * scale)),
+                        cv2.LINE_AA)
     return canvas
 
 
 def display_available() -> bool:
-    """True when OpenCV can open a window (a GUI build of OpenCV and a display)."""
-    if platform.system() == "Linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False  # GTK/Qt would abort the process rather than raise without a display
+    """False where no window can open (Linux without DISPLAY or WAYLAND_DISPLAY); Qt would abort."""
+    return not (platform.system() == "Linux"
+                and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")))
+
+
+def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
+    """The window's own process: show what the sink sends, report keys, a closed window and the end.
+
+    Messages in: (result, frame, changed_at) or None (close). Out: ("ready",) or ("error", text)
+    once; ("shown",) after each frame; ("quit",) on q, Esc or the close button; ("bye", cpu_s).
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run stops on these; it closes us itself
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        cv2.namedWindow("tfedge-probe", cv2.WINDOW_AUTOSIZE)
-        cv2.destroyWindow("tfedge-probe")
-        return True
-    except cv2.error:
+        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        if fullscreen:
+            cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+    except cv2.error as error:
+        connection.send(("error", str(error).strip().splitlines()[-1]))
+        return
+    connection.send(("ready",))
+    sized = fullscreen
+    quit_sent = False
+    while True:
+        if connection.poll(0.01):
+            message = connection.recv()
+            if message is None:
+                break
+            result, frame, changed_at = message
+            image = draw_overlay(frame, result, show_top_k, time.time() - changed_at < CHANGE_SECONDS)
+            if not sized:
+                cv2.resizeWindow(WINDOW_NAME, image.shape[1], image.shape[0])
+                sized = True
+            cv2.imshow(WINDOW_NAME, image)
+            connection.send(("shown",))
+        key = cv2.waitKey(1) & 0xFF
+        closed = cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
+        if (key in (ord("q"), 27) or closed) and not quit_sent:
+            connection.send(("quit",))
+            quit_sent = True
+    cv2.destroyAllWindows()
+    connection.send(("bye", round(time.process_time(), 3)))
+
+
+class WindowProcess:
+    """The real screen, in a child process: `open()` -> None or why not; `show` -> False once gone."""
+
+    def __init__(self, fullscreen: bool = False, show_top_k: bool = False) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads and Qt
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=_window_process, args=(child, fullscreen, show_top_k),
+                                        name="tfedge-window", daemon=True)
+        self.quit = False
+        self.cpu_s = None
+
+    def open(self, timeout: float = 20.0) -> str | None:
+        self._process.start()
+        if not self._connection.poll(timeout):
+            self._process.terminate()
+            return "the window did not open in time"
+        try:
+            answer = self._connection.recv()
+        except EOFError:
+            return f"the window process ended (exit code {self._process.exitcode})"
+        return None if answer[0] == "ready" else answer[1]
+
+    def _receive(self, wanted: str, timeout: float) -> bool:
+        """Read messages until `wanted` arrives (True) or `timeout` passes (False)."""
+        deadline = time.monotonic() + timeout
+        while self._connection.poll(max(0.0, deadline - time.monotonic())):
+            message = self._connection.recv()
+            if message[0] == "quit":
+                self.quit = True
+            elif message[0] == "bye":
+                self.cpu_s = message[1]
+            if message[0] == wanted:
+                return True
         return False
 
+    def show(self, result: dict, frame, changed_at: float) -> bool:
+        """Send one frame and wait until it is shown; False when the window process is gone."""
+        try:
+            self._connection.send((result, frame, changed_at))
+            while not self._receive("shown", 0.5):
+                if not self._process.is_alive():
+                    return False
+            return True
+        except (EOFError, OSError):
+            return False
 
-class OpenCVWindow:
-    """The real screen: cv2.imshow + waitKey; `show` returns True when the user asks to quit."""
-
-    name = "tfedge"
-
-    def show(self, image) -> bool:
-        cv2.imshow(self.name, image)
-        return (cv2.waitKey(1) & 0xFF) in (ord("q"), 27)
+    def poll(self) -> bool:
+        """Collect a quit without a new frame; False when the window process is gone."""
+        try:
+            self._receive("shown", 0.0)
+        except (EOFError, OSError):
+            return False
+        return self._process.is_alive()
 
     def close(self) -> None:
-        cv2.destroyAllWindows()
+        try:
+            self._connection.send(None)
+            self._receive("bye", 2.0)
+        except (EOFError, OSError):
+            pass
+        self._process.join(timeout=2.0)
+        if self._process.is_alive():
+            self._process.terminate()
 
 
 class OverlaySink:
-    """Shows frames in a window; q or Esc asks the run to stop.
+    """Shows frames in a window; q, Esc or the close button ask the run to stop.
 
-    `window` is anything with `show(image) -> quit?` and `close()` (tests pass a fake display).
+    `window` is anything with `show(result, frame, changed_at) -> still there?`, `poll() -> still
+    there?`, `close()` and a `quit` flag (tests may pass a fake). When the window goes away on its
+    own (the display died), the run goes on with `fallback` (a sink: JSON lines) and says so once.
     """
 
-    def __init__(self, window=None) -> None:
-        self.window = window or OpenCVWindow()
+    def __init__(self, window, fallback_factory=None, log=None) -> None:
+        self.window = window
         self.stop_requested = False
         self.shown = 0
+        self._fallback_factory = fallback_factory
+        self._fallback = None
+        self._log = log or (lambda message: print(message, file=sys.stderr, flush=True))
         self._newest = None
+        self._changed_at = 0.0
         self._closing = False
         self._condition = threading.Condition()
         self._thread = threading.Thread(target=self._draw, name="tfedge-overlay", daemon=True)
         self._thread.start()
 
     def emit(self, result: dict, frame=None) -> None:
+        fallback = self._fallback
+        if fallback is not None:
+            fallback.emit(result, frame)
+            return
+        if (result.get("event") or {}).get("type") == "label_change":
+            self._changed_at = time.time()
         if frame is None:
             return
         with self._condition:
             self._newest = (result, frame)
             self._condition.notify()
 
+    def facts(self) -> dict:
+        cpu = getattr(self.window, "cpu_s", None)
+        return {"window_frames": self.shown} | ({"window_cpu_s": cpu} if cpu is not None else {})
+
     def close(self, summary: dict) -> None:
         with self._condition:
             self._closing = True
             self._condition.notify()
-        self._thread.join(timeout=2.0)
+        self._thread.join(timeout=5.0)
+        if self._fallback is not None:
+            self._fallback.close(summary)
+
+    def _lost(self) -> None:
+        self._log("tfedge run: the display went away; running headless (JSON lines) from here on")
+        if self._fallback_factory is not None:
+            self._fallback = self._fallback_factory()
 
     def _draw(self) -> None:
         try:
             while True:
                 with self._condition:
-                    while self._newest is None and not self._closing:
-                        self._condition.wait()
-                    if self._newest is None:  # closing, and the last frame was shown
+                    if self._newest is None and not self._closing:
+                        self._condition.wait(timeout=0.1)
+                    if self._newest is None and self._closing:  # the last frame was shown
                         return
-                    result, frame = self._newest
-                    self._newest = None
-                if self.window.show(draw_overlay(frame, result)):
+                    item, self._newest = self._newest, None
+                there = self.window.show(*item, self._changed_at) if item else self.window.poll()
+                if not there:
+                    self._lost()
+                    return
+                self.shown += item is not None
+                if self.window.quit:
                     self.stop_requested = True
-                self.shown += 1
         finally:
             self.window.close()

@@ -123,14 +123,21 @@ def test_realtime_file_playback_keeps_the_latest_frame(capsys, tflite_models, la
 
 
 class FakeDisplay:
-    """Stands in for an OpenCV window (no display here): records what it was shown."""
+    """Stands in for the window process (the real one: tests/edge/test_window.py under Xvfb)."""
 
-    def __init__(self, quit_after=None):
-        self.shown, self.closed, self.quit_after = [], False, quit_after
+    def __init__(self, quit_after=None, gone_after=None):
+        self.shown, self.closed, self.quit = [], False, False
+        self.quit_after, self.gone_after = quit_after, gone_after
 
-    def show(self, image):
-        self.shown.append(image)
-        return self.quit_after is not None and len(self.shown) >= self.quit_after
+    def show(self, result, frame, changed_at):
+        if self.gone_after is not None and len(self.shown) >= self.gone_after:
+            return False
+        self.shown.append(draw_overlay(frame, result))
+        self.quit = self.quit_after is not None and len(self.shown) >= self.quit_after
+        return True
+
+    def poll(self):
+        return True
 
     def close(self):
         self.closed = True
@@ -151,15 +158,41 @@ def test_overlay_draws_in_its_own_thread_and_never_changes_the_frame():
     assert 1 <= len(display.shown) <= 50 and display.closed
     assert frame.max() == 0  # drawn on a copy
     assert display.shown[-1].max() == 255
+    assert display.shown[-1].shape[1] >= 640  # small frames are enlarged for the screen
 
 
 def test_overlay_quit_key_asks_the_run_to_stop(capsys, tflite_models, labelled_video, monkeypatch):
     display = FakeDisplay(quit_after=1)
-    monkeypatch.setattr("tfedge.edge.sinks.overlay.display_available", lambda: True)
-    monkeypatch.setattr("tfedge.edge.sinks.overlay.OpenCVWindow", lambda: display)
+    monkeypatch.setattr("tfedge.edge.commands.run.open_window", lambda *_: display)
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video)])
     err = capsys.readouterr().err
     assert code == 0 and '"stopped_by": "output"' in err and display.closed
+
+
+def test_overlay_goes_on_headless_once_the_display_is_gone():
+    class Recorder:
+        def __init__(self):
+            self.emitted, self.closed = [], None
+
+        def emit(self, result, frame):
+            self.emitted.append(result)
+
+        def close(self, summary):
+            self.closed = summary
+
+    fallbacks, said = [], []
+    sink = OverlaySink(FakeDisplay(gone_after=2), fallback_factory=lambda: fallbacks.append(Recorder())
+                       or fallbacks[-1], log=said.append)
+    frame = np.zeros((20, 20, 3), np.uint8)
+    deadline = time.monotonic() + 10
+    while not fallbacks and time.monotonic() < deadline:
+        sink.emit(result(), frame)
+        time.sleep(0.01)
+    for _ in range(3):
+        sink.emit(result(), frame)
+    sink.close({"frames": 9})
+    assert len(said) == 1 and "display went away" in said[0] and not sink.stop_requested
+    assert len(fallbacks[0].emitted) == 3 and fallbacks[0].closed == {"frames": 9}
 
 
 def test_label_changes_make_an_event_only_where_the_stable_label_changes():
@@ -183,9 +216,16 @@ def test_sinks_show_the_stable_label_once_there_is_one():
     assert shown_label({}) == (None, None)  # before the first frame
 
 
-def test_draw_overlay_prefers_the_stable_label():
-    canvas = draw_overlay(np.zeros((60, 200, 3), np.uint8), result())
-    assert canvas.any()
+def test_draw_overlay_banner_top_k_bars_and_label_change():
+    from tfedge.edge.sinks.overlay import BANNER_BGR, CHANGED_BGR
+
+    frame = np.zeros((60, 200, 3), np.uint8)
+    plain = draw_overlay(frame, result())
+    assert tuple(plain[4, -4]) == BANNER_BGR and plain[-4, -4].max() == 0
+    changed = draw_overlay(frame, result(), changed=True)
+    assert tuple(changed[4, -4]) == CHANGED_BGR
+    bars = draw_overlay(frame, result() | {"top_k": [["Bag", 0.9], ["Coat", 0.1]]}, show_top_k=True)
+    assert (bars != plain).any(axis=2).sum() > 1000
 
 
 def test_jsonlines_sink_stops_the_run_when_its_reader_is_gone():
