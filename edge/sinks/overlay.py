@@ -91,11 +91,51 @@ def display_available() -> bool:
                 and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")))
 
 
+def screen_size() -> tuple[int, int] | None:
+    """(width, height) of the X11 screen (Xwayland included) through libX11, else None."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("X11")
+    if not name:
+        return None
+    x11 = ctypes.CDLL(name)
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    for function in (x11.XDefaultScreen, x11.XCloseDisplay):
+        function.argtypes = [ctypes.c_void_p]
+    for function in (x11.XDisplayWidth, x11.XDisplayHeight):
+        function.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    display = x11.XOpenDisplay(None)
+    if not display:
+        return None
+    try:
+        screen = x11.XDefaultScreen(display)
+        return x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen)
+    finally:
+        x11.XCloseDisplay(display)
+
+
+def _size_window(image, fullscreen: bool) -> None:
+    """The first frame's size (shrunk to fit the screen, same ratio), or the whole screen where
+    --fullscreen was not honoured (an X server without a window manager)."""
+    screen = screen_size()
+    if fullscreen:
+        if screen and cv2.getWindowImageRect(WINDOW_NAME)[2:] != screen:
+            cv2.moveWindow(WINDOW_NAME, 0, 0)
+            cv2.resizeWindow(WINDOW_NAME, *screen)
+        return
+    height, width = image.shape[:2]
+    fit = min(1.0, screen[0] / width, screen[1] / height) if screen else 1.0
+    cv2.resizeWindow(WINDOW_NAME, int(width * fit), int(height * fit))
+
+
 def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
     """The window's own process: show what the sink sends, report keys, a closed window and the end.
 
     Messages in: (result, frame, changed_at) or None (close). Out: ("ready",) or ("error", text)
-    once; ("shown",) after each frame; ("quit",) on q, Esc or the close button; ("bye", cpu_s).
+    once; ("shown", cpu_s) after each frame; ("quit",) on q, Esc or the close button; ("bye", cpu_s)
+    (cpu_s: the window process's CPU seconds so far).
     """
     import signal
 
@@ -109,7 +149,7 @@ def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
         connection.send(("error", str(error).strip().splitlines()[-1]))
         return
     connection.send(("ready",))
-    sized = fullscreen
+    sized = False
     quit_sent = False
     while True:
         if connection.poll(0.01):
@@ -118,18 +158,19 @@ def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
                 break
             result, frame, changed_at = message
             image = draw_overlay(frame, result, show_top_k, time.time() - changed_at < CHANGE_SECONDS)
-            if not sized:
-                cv2.resizeWindow(WINDOW_NAME, image.shape[1], image.shape[0])
-                sized = True
             cv2.imshow(WINDOW_NAME, image)
-            connection.send(("shown",))
+            if not sized:
+                cv2.waitKey(1)
+                _size_window(image, fullscreen)
+                sized = True
+            connection.send(("shown", time.process_time()))
         key = cv2.waitKey(1) & 0xFF
         closed = cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
         if (key in (ord("q"), 27) or closed) and not quit_sent:
             connection.send(("quit",))
             quit_sent = True
     cv2.destroyAllWindows()
-    connection.send(("bye", round(time.process_time(), 3)))
+    connection.send(("bye", time.process_time()))
 
 
 class WindowProcess:
@@ -161,8 +202,8 @@ class WindowProcess:
             message = self._connection.recv()
             if message[0] == "quit":
                 self.quit = True
-            elif message[0] == "bye":
-                self.cpu_s = message[1]
+            elif message[0] in ("shown", "bye"):
+                self.cpu_s = round(message[1], 3)
             if message[0] == wanted:
                 return True
         return False

@@ -7,6 +7,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # the helpers beside the tests (mjpeg_server)
 
 
+@pytest.fixture(autouse=True)
+def no_display(monkeypatch):
+    """Runs in these tests are headless unless a test gives a display (test_window.py's Xvfb)."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+
 @pytest.fixture
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on (yet)."""

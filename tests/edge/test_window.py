@@ -1,0 +1,202 @@
+"""The `tfedge run` window for real: OpenCV's GUI build on an Xvfb display, driven with xdotool.
+
+Each test starts its own Xvfb (it picks a free display number itself: -displayfd), runs
+`tfedge run` as a user would, photographs the screen (xwd, then ImageMagick's convert to PNG)
+and presses keys. One screenshot is kept in test-artifacts/edge_window.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tfedge.edge.sinks.overlay import BANNER_BGR, CHANGED_BGR
+from tfedge.main import main
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCREEN = (1024, 768)
+TOOLS = {"Xvfb": "xvfb", "xdotool": "xdotool", "xwd": "x11-apps", "convert": "imagemagick"}
+
+real_x = pytest.mark.real_component("xvfb", "xdotool", "x11-apps", "imagemagick")
+
+
+@pytest.fixture(scope="module")
+def long_video(fashion_dir, tmp_path_factory) -> Path:
+    """33 s of real Fashion-MNIST test images (10 frames each): --realtime outlasts every test."""
+    from labelled_video import write_labelled_video
+
+    items = sorted(((path, path.parent.name) for path in (fashion_dir / "test").rglob("*.png")),
+                   key=lambda item: item[0].name)
+    return write_labelled_video(items, tmp_path_factory.mktemp("window") / "long.mp4", frames_per_image=10)
+
+
+@pytest.fixture
+def display():
+    """A fresh Xvfb screen (1024x768) on a free display number: yields ":N" (a Screen), stops it after."""
+    missing = [package for tool, package in TOOLS.items() if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs Debian's {', '.join(missing)} (make test installs them)")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "{}x{}x24".format(*SCREEN),
+                               "-nolisten", "tcp"], pass_fds=(write,), stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as numbers:
+        number = numbers.readline().strip()
+    assert number, "Xvfb did not say which display it took"
+    yield Screen(f":{number}", server)
+    server.terminate()
+    server.wait(timeout=10)
+
+
+class Screen(str):
+    """A display name (":N") that also holds its Xvfb process."""
+
+    def __new__(cls, name: str, server: subprocess.Popen):
+        screen = super().__new__(cls, name)
+        screen.server = server
+        return screen
+
+
+def x_tool(display, *command, check=True) -> str:
+    done = subprocess.run(command, env=os.environ | {"DISPLAY": display}, capture_output=True,
+                          text=True, timeout=30)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{command} failed: {done.stderr}")
+    return done.stdout
+
+
+def screenshot(display, path: Path):
+    """The whole screen as a BGR array (and a PNG at `path`)."""
+    xwd = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True,
+                         check=True, timeout=30).stdout
+    subprocess.run(["convert", "xwd:-", f"png:{path}"], input=xwd, check=True, timeout=30)
+    return cv2.imread(str(path))
+
+
+def banner_shown(shot) -> bool:
+    """The label banner's colour across most of the window's top row (wherever the window is)."""
+    row = shot[4]
+    return max(np.all(row == colour, axis=1).sum() for colour in (BANNER_BGR, CHANGED_BGR)) >= 400
+
+
+class Run:
+    """`tfedge run MODEL --source VIDEO --realtime ARGS` on `display`, as its own process."""
+
+    def __init__(self, display, model, video, tmp_path, *args):
+        self.display, self.tmp_path = display, tmp_path
+        self.out, self.err = open(tmp_path / "out.txt", "w+"), open(tmp_path / "err.txt", "w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tfedge", "run", str(model), "--source", str(video), "--realtime", *args],
+            env=os.environ | {"DISPLAY": display}, stdout=self.out, stderr=self.err)
+
+    def wait_for_window(self, timeout=60.0):
+        """The window's id once it shows a frame with its banner, and that screenshot."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"tfedge run ended early: {self.stderr()}"
+            window = x_tool(self.display, "xdotool", "search", "--name", "^tfedge$", check=False).split()
+            if window:
+                shot = screenshot(self.display, self.tmp_path / "screen.png")
+                if banner_shown(shot):
+                    return window[0], shot
+            time.sleep(0.2)
+        raise AssertionError(f"no window with a banner within {timeout} s: {self.stderr()}")
+
+    def finish(self, timeout=20.0) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.out.flush()
+            self.err.flush()
+
+    def stderr(self) -> str:
+        self.err.flush()
+        return (self.tmp_path / "err.txt").read_text()
+
+    def stdout(self) -> str:
+        self.out.flush()
+        return (self.tmp_path / "out.txt").read_text()
+
+
+@real_x
+def test_window_shows_frames_with_the_banner_and_q_stops_the_run(display, tflite_models, long_video,
+                                                                 tmp_path):
+    run = Run(display, tflite_models["int8"], long_video, tmp_path, "--show-top-k")
+    window, shot = run.wait_for_window()
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(tmp_path / "screen.png", ARTIFACTS / "edge_window.png")
+    x, y, width, height = geometry(display, window)
+    # the video's frames (enlarged to 672x672) fill the window below the banner: not blank
+    picture = shot[y + 120:y + height, x:x + width]
+    assert width >= 640 and picture.std() > 20
+    bars = shot[y + 70:y + 110, x + 10:x + width // 2]  # top-k bars: green fill, white frame
+    assert ((bars[..., 1] > 150) & (bars[..., 0] < 100)).any()
+    x_tool(display, "xdotool", "key", "--window", window, "q")
+    assert run.finish() == 0
+    err = run.stderr()
+    assert '"stopped_by": "output"' in err and "tfedge run: summary" in err
+    assert run.stdout() == ""  # a window run prints no JSON lines
+
+
+def geometry(display, window) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of a window, from xdotool."""
+    values = dict(line.split("=") for line in
+                  x_tool(display, "xdotool", "getwindowgeometry", "--shell", window).split())
+    return int(values["X"]), int(values["Y"]), int(values["WIDTH"]), int(values["HEIGHT"])
+
+
+@real_x
+def test_fullscreen_covers_the_screen_and_escape_stops(display, tflite_models, long_video, tmp_path):
+    run = Run(display, tflite_models["int8"], long_video, tmp_path, "--fullscreen")
+    window, _ = run.wait_for_window()
+    deadline = time.monotonic() + 10
+    while geometry(display, window) != (0, 0, *SCREEN) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert geometry(display, window) == (0, 0, *SCREEN)
+    shot = screenshot(display, tmp_path / "full.png")
+    # the square video keeps its aspect ratio: the sides are the window's bars, not the bare root
+    assert shot[SCREEN[1] // 2, 5].any() and shot[SCREEN[1] // 2, -5].any() and shot[-3, -3].any()
+    x_tool(display, "xdotool", "key", "--window", window, "Escape")
+    assert run.finish() == 0 and '"stopped_by": "output"' in run.stderr()
+
+
+@real_x
+def test_a_display_that_goes_away_leaves_the_run_going_headless(display, tflite_models, long_video,
+                                                                tmp_path):
+    run = Run(display, tflite_models["int8"], long_video, tmp_path, "--max-frames", "150")
+    run.wait_for_window()
+    display.server.terminate()
+    assert run.finish(timeout=30) == 0
+    assert run.stderr().count("the display went away; running headless") == 1
+    lines = run.stdout().splitlines()
+    assert lines and '"stopped_by": "max frames"' in lines[-1]  # the JSON lines took over
+
+
+def test_fullscreen_with_headless_is_refused(capsys, tflite_models, labelled_video):
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
+                 "--fullscreen"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--fullscreen" in err[0]
+
+
+def test_two_opencv_builds_are_refused_naming_the_repair(capsys, tflite_models, labelled_video, monkeypatch):
+    both = ["opencv-python", "opencv-python-headless"]
+    monkeypatch.setattr("tfedge.edge.sinks.overlay.installed_opencv", lambda: both)
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 8 and len(err) == 1
+    assert "pip uninstall -y opencv-python opencv-python-headless" in err[0] and "pip install opencv-python" in err[0]
+    # --headless needs no GUI: it warns and runs
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
+                 "--max-frames", "3"])
+    assert code == 0 and "warning: opencv-python and opencv-python-headless" in capsys.readouterr().err
