@@ -157,16 +157,22 @@ def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
             if message is None:
                 break
             result, frame, changed_at = message
-            image = draw_overlay(frame, result, show_top_k, time.time() - changed_at < CHANGE_SECONDS)
-            cv2.imshow(WINDOW_NAME, image)
-            if not sized:
-                cv2.waitKey(1)
-                _size_window(image, fullscreen)
-                sized = True
+            if not quit_sent:  # imshow would open a closed window again
+                image = draw_overlay(frame, result, show_top_k, time.time() - changed_at < CHANGE_SECONDS)
+                cv2.imshow(WINDOW_NAME, image)
+                if not sized:
+                    cv2.waitKey(1)
+                    _size_window(image, fullscreen)
+                    sized = True
             connection.send(("shown", time.process_time()))
+        if quit_sent:
+            continue
         key = cv2.waitKey(1) & 0xFF
-        closed = cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
-        if (key in (ord("q"), 27) or closed) and not quit_sent:
+        try:
+            closed = cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:  # the close button destroyed it (Qt)
+            closed = True
+        if key in (ord("q"), 27) or closed:
             connection.send(("quit",))
             quit_sent = True
     cv2.destroyAllWindows()
