@@ -9,13 +9,16 @@ import sys
 import time
 
 
-def tfedge_run(model, source, *extra: str) -> dict:
+def tfedge_run(model, source, *extra: str, display: str | None = None) -> dict:
     """Run `tfedge run MODEL --source SOURCE --headless EXTRA...` in a new process; its summary,
-    with "peak_rss_mb" (the process's own high-water mark, from wait4) and "wall_s" added."""
-    command = [sys.executable, "-m", "tfedge", "run", str(model), "--source", str(source), "--headless",
-               *extra]
+    with "peak_rss_mb" (the process's own high-water mark, from wait4), "cpu_s" (its CPU time and
+    that of the children it waited for) and "wall_s" added. With `display` (":N"), the run shows
+    its window there instead of --headless (its summary then comes on stderr)."""
+    command = [sys.executable, "-m", "tfedge", "run", str(model), "--source", str(source),
+               *([] if display else ["--headless"]), *extra]
+    env = os.environ | {"DISPLAY": display} if display else None
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     last = b""
     for line in process.stdout:
         last = line
@@ -24,8 +27,14 @@ def tfedge_run(model, source, *extra: str) -> dict:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"tfedge run failed ({process.returncode}): {stderr.decode()[-2000:]}")
-    summary = json.loads(last)["summary"]
+    if display:
+        marker = b"tfedge run: summary "
+        line = [line for line in stderr.splitlines() if line.startswith(marker)][-1]
+        summary = json.loads(line[len(marker):])
+    else:
+        summary = json.loads(last)["summary"]
     summary["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
+    summary["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 3)
     summary["wall_s"] = round(time.perf_counter() - started, 2)
     return summary
 

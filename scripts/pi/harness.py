@@ -264,7 +264,7 @@ def main() -> int:
             log(f"  {cpu}: /proc/cpuinfo presented with features: {' '.join(features)}")
         for name in venvs:
             packages = install_wheel(guest, name, wheel, cpus[0])
-            interesting = ("tfedge", "numpy", "opencv-python-headless", "ai-edge-litert", "tflite-runtime")
+            interesting = ("tfedge", "numpy", "opencv-python", "ai-edge-litert", "tflite-runtime")
             log(f"  venv {name}: " + ", ".join(f"{p} {packages[p]}" for p in interesting if p in packages)
                 + "; no TensorFlow")
         lap("wheel install (emulated)")

@@ -38,7 +38,9 @@ class RootSpec:
     release: str = "bookworm"
     arch: str = "arm64"
     mirror: str = "http://deb.debian.org/debian"
-    packages: tuple[str, ...] = ("python3", "python3-venv", "ca-certificates")
+    # libgl1 and libglib2.0-0: `import cv2` of opencv-python (OpenCV's GUI build) links libGL.so.1
+    # and libgthread-2.0.so.0, as on Raspberry Pi OS desktop, where both are always there.
+    packages: tuple[str, ...] = ("python3", "python3-venv", "ca-certificates", "libgl1", "libglib2.0-0")
     # venv name -> requirements downloaded for it (from pyproject.toml, plus the test runner)
     venvs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     recipe: int = RECIPE_VERSION
