@@ -35,9 +35,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; medians are used")
     args = parser.parse_args()
     model = mobilenet_v2_int8(1.0, 224)
-    video = textured_video(640, 480, frames=300)
+    video = textured_video(640, 480, frames=1200)
     extra = ("--threads", str(args.threads))
-    print(f"== tfedge run, MobileNetV2 1.0 224 int8 on a 640x480 MP4 (300 frames), threads {args.threads}: "
+    print(f"== tfedge run, MobileNetV2 1.0 224 int8 on a 640x480 MP4 (1200 frames), threads {args.threads}: "
           "window (Xvfb) vs --headless")
     server, display = start_xvfb()
     ratios, headless_cpu, window_cpu, drawing_cpu, shown = [], [], [], [], []

@@ -27,6 +27,7 @@ WINDOW_NAME = "tfedge"
 BANNER_BGR = (120, 60, 20)  # dark blue: the label banner (tests look for this colour)
 CHANGED_BGR = (0, 140, 255)  # orange: the banner for CHANGE_SECONDS after the stable label changes
 CHANGE_SECONDS = 1.5
+MAX_WINDOW_FPS = 60.0  # a screen refreshes at 60 Hz: faster runs show every few frames, saving CPU
 MIN_SHOWN_WIDTH = 640  # smaller frames (a 96x96 model's test video) are enlarged for the screen
 OPENCV_DISTRIBUTIONS = ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
                         "opencv-contrib-python-headless")
@@ -252,8 +253,9 @@ class OverlaySink:
     own (the display died), the run goes on with `fallback` (a sink: JSON lines) and says so once.
     """
 
-    def __init__(self, window, fallback_factory=None, log=None) -> None:
+    def __init__(self, window, fallback_factory=None, log=None, max_fps: float = MAX_WINDOW_FPS) -> None:
         self.window = window
+        self._interval = 1.0 / max_fps
         self.stop_requested = False
         self.shown = 0
         self._fallback_factory = fallback_factory
@@ -297,14 +299,18 @@ class OverlaySink:
             self._fallback = self._fallback_factory()
 
     def _draw(self) -> None:
+        shown_at = 0.0
         try:
             while True:
+                time.sleep(max(0.0, shown_at + self._interval - time.monotonic()))
                 with self._condition:
                     if self._newest is None and not self._closing:
                         self._condition.wait(timeout=0.1)
                     if self._newest is None and self._closing:  # the last frame was shown
                         return
                     item, self._newest = self._newest, None
+                if item:
+                    shown_at = time.monotonic()
                 there = self.window.show(*item, self._changed_at) if item else self.window.poll()
                 if not there:
                     self._lost()
