@@ -122,7 +122,10 @@ def _size_window(image, fullscreen: bool) -> None:
     --fullscreen was not honoured (an X server without a window manager)."""
     screen = screen_size()
     if fullscreen:
-        if screen and cv2.getWindowImageRect(WINDOW_NAME)[2:] != screen:
+        cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+        cv2.waitKey(100)  # a window manager makes it full screen meanwhile
+        if screen and tuple(cv2.getWindowImageRect(WINDOW_NAME)[2:]) != screen:
+            cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_NORMAL)
             cv2.moveWindow(WINDOW_NAME, 0, 0)
             cv2.resizeWindow(WINDOW_NAME, *screen)
         return
@@ -144,8 +147,6 @@ def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-        if fullscreen:
-            cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
     except cv2.error as error:
         connection.send(("error", str(error).strip().splitlines()[-1]))
         return
@@ -199,6 +200,7 @@ class WindowProcess:
         try:
             answer = self._connection.recv()
         except EOFError:
+            self._process.join(timeout=5.0)
             return f"the window process ended (exit code {self._process.exitcode})"
         return None if answer[0] == "ready" else answer[1]
 

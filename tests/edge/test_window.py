@@ -1,6 +1,6 @@
 """The `tfedge run` window for real: OpenCV's GUI build on an Xvfb display, driven with xdotool.
 
-Each test starts its own Xvfb (it picks a free display number itself: -displayfd), runs
+Each test starts its own Xvfb (on a free display number from 100 up), runs
 `tfedge run` as a user would, photographs the screen (xwd, then ImageMagick's convert to PNG)
 and presses keys. One screenshot is kept in test-artifacts/edge_window.png.
 """
@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import cv2
@@ -44,13 +45,19 @@ def display():
     missing = [package for tool, package in TOOLS.items() if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"needs Debian's {', '.join(missing)} (make test installs them)")
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "{}x{}x24".format(*SCREEN),
-                               "-nolisten", "tcp"], pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as numbers:
-        number = numbers.readline().strip()
-    assert number, "Xvfb did not say which display it took"
+    server, number = None, None
+    for number in range(100, 200):  # high numbers: clear of a desktop's :0 and other test runs
+        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            continue
+        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "{}x{}x24".format(*SCREEN),
+                                   "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while server.poll() is None and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            assert time.monotonic() < deadline, "Xvfb did not start in 10 s"
+            time.sleep(0.05)
+        if server.poll() is None:
+            break
+    assert server is not None and server.poll() is None, "no free X display number in 100-199"
     yield Screen(f":{number}", server)
     server.terminate()
     server.wait(timeout=10)
@@ -92,23 +99,40 @@ class Run:
 
     def __init__(self, display, model, video, tmp_path, *args):
         self.display, self.tmp_path = display, tmp_path
-        self.out, self.err = open(tmp_path / "out.txt", "w+"), open(tmp_path / "err.txt", "w+")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tfedge", "run", str(model), "--source", str(video), "--realtime", *args],
-            env=os.environ | {"DISPLAY": display}, stdout=self.out, stderr=self.err)
+        self.command = [sys.executable, "-m", "tfedge", "run", str(model), "--source", str(video),
+                        "--realtime", *args]
+        self.start()
 
-    def wait_for_window(self, timeout=60.0):
-        """The window's id once it shows a frame with its banner, and that screenshot."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"tfedge run ended early: {self.stderr()}"
-            window = x_tool(self.display, "xdotool", "search", "--name", "^tfedge$", check=False).split()
-            if window:
-                shot = screenshot(self.display, self.tmp_path / "screen.png")
-                if banner_shown(shot):
-                    return window[0], shot
-            time.sleep(0.2)
-        raise AssertionError(f"no window with a banner within {timeout} s: {self.stderr()}")
+    def start(self):
+        self.out, self.err = open(self.tmp_path / "out.txt", "w+"), open(self.tmp_path / "err.txt", "w+")
+        self.process = subprocess.Popen(self.command, env=os.environ | {"DISPLAY": self.display},
+                                        stdout=self.out, stderr=self.err)
+
+    def wait_for_window(self, timeout=10.0):
+        """The window's id once it shows a frame with its banner, and that screenshot.
+
+        Under Xvfb, now and then a window stays unpainted (black, though mapped and shown to by
+        OpenCV; cause not found, README "Not yet built"): such a run is started again, once.
+        """
+        for attempt in range(2):
+            deadline, window = time.monotonic() + timeout, None
+            while time.monotonic() < deadline:
+                assert self.process.poll() is None, f"tfedge run ended early: {self.stderr()}"
+                window = x_tool(self.display, "xdotool", "search", "--name", "^tfedge$", check=False).split()
+                if window:
+                    shot = screenshot(self.display, self.tmp_path / "screen.png")
+                    if banner_shown(shot):
+                        return window[0], shot
+                time.sleep(0.5)
+            state = x_tool(self.display, "xwininfo", "-id", window[0], check=False) if window else "no window"
+            if attempt == 0 and window and (shot.max() == 0):
+                warnings.warn(f"the window stayed black for {timeout} s under Xvfb; starting the run again",
+                              stacklevel=2)
+                self.process.kill()
+                self.process.wait()
+                self.start()
+                continue
+            raise AssertionError(f"no window with a banner within {timeout} s: {state} {self.stderr()}")
 
     def finish(self, timeout=20.0) -> int:
         try:
@@ -238,3 +262,19 @@ def test_two_opencv_builds_are_refused_naming_the_repair(capsys, tflite_models, 
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
                  "--max-frames", "3"])
     assert code == 0 and "warning: opencv-python and opencv-python-headless" in capsys.readouterr().err
+
+
+def test_without_a_display_the_run_is_headless(capsys, tflite_models, labelled_video):
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--max-frames", "3"])
+    captured = capsys.readouterr()
+    assert code == 0 and "no display available; running headless" in captured.err
+    assert '"summary"' in captured.out.splitlines()[-1]
+
+
+def test_a_display_that_cannot_be_reached_says_why_and_runs_headless(capsys, tflite_models, labelled_video,
+                                                                      monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":54321")  # no X server there
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--max-frames", "3"])
+    captured = capsys.readouterr()
+    assert code == 0 and "cannot open a window (" in captured.err and "running headless" in captured.err
+    assert '"summary"' in captured.out.splitlines()[-1]
