@@ -278,3 +278,15 @@ def test_a_display_that_cannot_be_reached_says_why_and_runs_headless(capsys, tfl
     captured = capsys.readouterr()
     assert code == 0 and "cannot open a window (" in captured.err and "running headless" in captured.err
     assert '"summary"' in captured.out.splitlines()[-1]
+
+
+def test_every_install_brings_the_gui_build_and_no_extra_brings_the_headless_one():
+    from importlib import metadata
+
+    requirements = [r.split(";")[0].strip().lower() for r in metadata.requires("tfedge") or []]
+    assert any(r.startswith("opencv-python>=") or r == "opencv-python" for r in requirements)
+    assert not [r for r in requirements if r.startswith("opencv-python-headless")
+                or r.startswith("opencv-contrib-python")]
+    from tfedge.edge.sinks.overlay import installed_opencv
+
+    assert installed_opencv() == ["opencv-python"], "another OpenCV build is here: make install repairs it"
