@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -234,13 +235,19 @@ def test_the_window_close_button_stops_the_run(display, tflite_models, long_vide
 @real_x
 def test_a_display_that_goes_away_leaves_the_run_going_headless(display, tflite_models, long_video,
                                                                 tmp_path):
-    run = Run(display, tflite_models["int8"], long_video, tmp_path, "--max-frames", "150")
+    run = Run(display, tflite_models["int8"], long_video, tmp_path)
     run.wait_for_window()
     display.server.terminate()
+    deadline = time.monotonic() + 20  # no frame count: under load a run could end before it notices
+    while "the display went away" not in run.stderr() and time.monotonic() < deadline:
+        assert run.process.poll() is None, f"tfedge run ended: {run.stderr()}"
+        time.sleep(0.2)
+    time.sleep(0.5)  # a few frames as JSON lines
+    run.process.send_signal(signal.SIGTERM)
     assert run.finish(timeout=30) == 0
     assert run.stderr().count("the display went away; running headless") == 1
     lines = run.stdout().splitlines()
-    assert lines and '"stopped_by": "max frames"' in lines[-1]  # the JSON lines took over
+    assert len(lines) > 1 and '"stopped_by": "signal"' in lines[-1]  # the JSON lines took over
 
 
 def test_fullscreen_with_headless_is_refused(capsys, tflite_models, labelled_video):
