@@ -158,7 +158,17 @@ def test_overlay_draws_in_its_own_thread_and_never_changes_the_frame():
     assert 1 <= len(display.shown) <= 50 and display.closed
     assert frame.max() == 0  # drawn on a copy
     assert display.shown[-1].max() == 255
-    assert display.shown[-1].shape[1] >= 640  # small frames are enlarged for the screen
+
+
+def test_small_frames_are_enlarged_for_the_screen_only():
+    from tfedge.edge.sinks.window import enlarged_for_screen
+
+    small = np.arange(120 * 160 * 3, dtype=np.uint8).reshape(120, 160, 3)
+    shown = enlarged_for_screen(small)
+    assert shown.shape == (480, 640, 3) and (shown[::4, ::4] == small).all()  # sharp, whole factor
+    big = np.zeros((480, 800, 3), np.uint8)
+    assert enlarged_for_screen(big) is big
+    assert draw_overlay(small, result()).shape == small.shape  # the web view's frames keep their size
 
 
 def test_overlay_quit_key_asks_the_run_to_stop(capsys, tflite_models, labelled_video, monkeypatch):

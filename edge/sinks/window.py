@@ -1,0 +1,217 @@
+"""The real screen: whether one is there, the OpenCV build that can show it, and the window.
+
+The window lives in a child process of its own (OpenCV's GUI build, Qt under X11/Xwayland): Qt
+ends the whole process when the display goes away, and a window process that ends lets the run
+go on headless instead. It draws each frame with tfedge.edge.sinks.overlay.draw_overlay.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+
+import cv2
+
+from tfedge.edge.sinks.overlay import CHANGE_SECONDS, draw_overlay
+
+WINDOW_NAME = "tfedge"
+MIN_SHOWN_WIDTH = 640  # smaller frames (a 96x96 model's test video) are enlarged for the screen
+OPENCV_DISTRIBUTIONS = ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
+                        "opencv-contrib-python-headless")
+
+
+def installed_opencv() -> list[str]:
+    """The OpenCV distributions installed in this environment (each brings its own `cv2`)."""
+    names = []
+    for name in OPENCV_DISTRIBUTIONS:
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        names.append(name)
+    return names
+
+
+def opencv_conflict() -> str | None:
+    """One line naming the repair when more than one OpenCV build shares this environment, else None."""
+    names = installed_opencv()
+    if len(names) < 2:
+        return None
+    pip = f"{sys.executable} -m pip"
+    return (f"{' and '.join(names)} are both installed here and overwrite each other's cv2; repair with: "
+            f"{pip} uninstall -y {' '.join(names)} && {pip} install opencv-python")
+
+
+def enlarged_for_screen(frame):
+    """A frame narrower than MIN_SHOWN_WIDTH, enlarged by a whole factor (sharp pixels) to reach it."""
+    if frame.shape[1] >= MIN_SHOWN_WIDTH:
+        return frame
+    factor = math.ceil(MIN_SHOWN_WIDTH / frame.shape[1])
+    return cv2.resize(frame, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
+
+
+def display_available() -> bool:
+    """False where no window can open (Linux without DISPLAY or WAYLAND_DISPLAY); Qt would abort."""
+    return not (platform.system() == "Linux"
+                and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")))
+
+
+def screen_size() -> tuple[int, int] | None:
+    """(width, height) of the X11 screen (Xwayland included) through libX11, else None."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("X11")
+    if not name:
+        return None
+    x11 = ctypes.CDLL(name)
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    for function in (x11.XDefaultScreen, x11.XCloseDisplay):
+        function.argtypes = [ctypes.c_void_p]
+    for function in (x11.XDisplayWidth, x11.XDisplayHeight):
+        function.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    display = x11.XOpenDisplay(None)
+    if not display:
+        return None
+    try:
+        screen = x11.XDefaultScreen(display)
+        return x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen)
+    finally:
+        x11.XCloseDisplay(display)
+
+
+def _size_window(image, fullscreen: bool) -> None:
+    """The first frame's size (shrunk to fit the screen, same ratio), or the whole screen where
+    --fullscreen was not honoured (an X server without a window manager)."""
+    screen = screen_size()
+    if fullscreen:
+        cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN)
+        cv2.waitKey(100)  # a window manager makes it full screen meanwhile
+        if screen and tuple(cv2.getWindowImageRect(WINDOW_NAME)[2:]) != screen:
+            cv2.setWindowProperty(WINDOW_NAME, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_NORMAL)
+            cv2.moveWindow(WINDOW_NAME, 0, 0)
+            cv2.resizeWindow(WINDOW_NAME, *screen)
+        return
+    height, width = image.shape[:2]
+    fit = min(1.0, screen[0] / width, screen[1] / height) if screen else 1.0
+    cv2.resizeWindow(WINDOW_NAME, int(width * fit), int(height * fit))
+
+
+def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
+    """The window's own process: show what the sink sends, report keys, a closed window and the end.
+
+    Messages in: (result, frame, changed_at) or None (close). Out: ("ready",) or ("error", text)
+    once; ("shown", cpu_s) after each frame; ("quit",) on q, Esc or the close button; ("bye", cpu_s)
+    (cpu_s: the window process's CPU seconds so far).
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run stops on these; it closes us itself
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+    except cv2.error as error:
+        connection.send(("error", str(error).strip().splitlines()[-1]))
+        return
+    connection.send(("ready",))
+    sized = False
+    quit_sent = False
+    while True:
+        if connection.poll(0.01):
+            message = connection.recv()
+            if message is None:
+                break
+            result, frame, changed_at = message
+            if not quit_sent:  # imshow would open a closed window again
+                image = draw_overlay(enlarged_for_screen(frame), result, show_top_k,
+                                     time.time() - changed_at < CHANGE_SECONDS)
+                cv2.imshow(WINDOW_NAME, image)
+                if not sized:
+                    cv2.waitKey(1)
+                    _size_window(image, fullscreen)
+                    sized = True
+            connection.send(("shown", time.process_time()))
+        if quit_sent:
+            continue
+        key = cv2.waitKey(1) & 0xFF
+        try:
+            closed = cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:  # the close button destroyed it (Qt)
+            closed = True
+        if key in (ord("q"), 27) or closed:
+            connection.send(("quit",))
+            quit_sent = True
+    cv2.destroyAllWindows()
+    connection.send(("bye", time.process_time()))
+
+
+class WindowProcess:
+    """The real screen, in a child process: `open()` -> None or why not; `show` -> False once gone."""
+
+    def __init__(self, fullscreen: bool = False, show_top_k: bool = False) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads and Qt
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=_window_process, args=(child, fullscreen, show_top_k),
+                                        name="tfedge-window", daemon=True)
+        self.quit = False
+        self.cpu_s = None
+
+    def open(self, timeout: float = 20.0) -> str | None:
+        self._process.start()
+        if not self._connection.poll(timeout):
+            self._process.terminate()
+            return "the window did not open in time"
+        try:
+            answer = self._connection.recv()
+        except EOFError:
+            self._process.join(timeout=5.0)
+            return f"the window process ended (exit code {self._process.exitcode})"
+        return None if answer[0] == "ready" else answer[1]
+
+    def _receive(self, wanted: str, timeout: float) -> bool:
+        """Read messages until `wanted` arrives (True) or `timeout` passes (False)."""
+        deadline = time.monotonic() + timeout
+        while self._connection.poll(max(0.0, deadline - time.monotonic())):
+            message = self._connection.recv()
+            if message[0] == "quit":
+                self.quit = True
+            elif message[0] in ("shown", "bye"):
+                self.cpu_s = round(message[1], 3)
+            if message[0] == wanted:
+                return True
+        return False
+
+    def show(self, result: dict, frame, changed_at: float) -> bool:
+        """Send one frame and wait until it is shown; False when the window process is gone."""
+        try:
+            self._connection.send((result, frame, changed_at))
+            while not self._receive("shown", 0.5):
+                if not self._process.is_alive():
+                    return False
+            return True
+        except (EOFError, OSError):
+            return False
+
+    def poll(self) -> bool:
+        """Collect a quit without a new frame; False when the window process is gone."""
+        try:
+            self._receive("shown", 0.0)
+        except (EOFError, OSError):
+            return False
+        return self._process.is_alive()
+
+    def close(self) -> None:
+        try:
+            self._connection.send(None)
+            self._receive("bye", 2.0)
+        except (EOFError, OSError):
+            pass
+        self._process.join(timeout=2.0)
+        if self._process.is_alive():
+            self._process.terminate()
