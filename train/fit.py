@@ -259,7 +259,7 @@ def _log_setup(split: Split, card: ModelCard, hparams: HParams, placement, log) 
 
 def _metrics(split: Split, scores, state: dict) -> dict:
     """metrics.json: validation accuracy per class, plus the training history and the data."""
-    from tfedge.train.report import evaluate_scores
+    from tfedge.train.report import evaluate_scores, learning_warning
 
     metrics = evaluate_scores(split, scores)
     metrics.update(
@@ -271,6 +271,9 @@ def _metrics(split: Split, scores, state: dict) -> dict:
         class_counts=split.class_counts(), imbalance=round(split.imbalance(), 3),
         skipped=split.skipped,
     )
+    train_accuracy = metrics["history"].get("accuracy")
+    metrics["warning"] = learning_warning(metrics["val_accuracy"],
+                                          train_accuracy[-1] if train_accuracy else None, len(split.labels))
     return metrics
 
 

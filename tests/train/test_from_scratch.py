@@ -14,7 +14,7 @@ from tfedge.train.hparams import HParams
 
 @pytest.fixture(scope="module")
 def colour_dir(tmp_path_factory):
-    return write_hue_images(tmp_path_factory.mktemp("colours"), 40, size=32)
+    return write_hue_images(tmp_path_factory.mktemp("colours"), 80, size=32)
 
 
 @pytest.mark.slow
@@ -22,7 +22,7 @@ def colour_dir(tmp_path_factory):
 def test_every_preset_learns_the_colour_set_from_scratch(backbone, colour_dir, tmp_path):
     size = max(32, backbone.spec.min_input_size)
     hparams = HParams(backbone=backbone.spec.key, weights="none", image_size=size, color="rgb",
-                      epochs=8, batch_size=8, early_stopping_patience=0, val_split=0.25)
+                      epochs=10, batch_size=16, early_stopping_patience=0, val_split=0.25)
     metrics = train(colour_dir, tmp_path / "run", hparams, log=lambda *_: None)
     history = metrics["history"]
     assert max(history["accuracy"]) >= 0.95, f"training itself did not learn: {history['accuracy']}"
