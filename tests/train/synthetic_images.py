@@ -44,9 +44,9 @@ def write_hue_images(root: Path, count: int, size: int = 32, seed: int = 0) -> P
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(count):
             hsv = np.empty((size, size, 3), np.float32)
-            hsv[..., 0] = (hue + rng.normal(0, 4, (size, size))) % 180
-            hsv[..., 1] = np.clip(rng.uniform(120, 255) + rng.normal(0, 20, (size, size)), 0, 255)
-            hsv[..., 2] = np.clip(rng.uniform(90, 255) + rng.normal(0, 25, (size, size)), 0, 255)
+            hsv[..., 0] = (hue + rng.uniform(-5, 5) + rng.normal(0, 1, (size, size))) % 180
+            hsv[..., 1] = np.clip(rng.uniform(150, 255) + rng.normal(0, 6, (size, size)), 0, 255)
+            hsv[..., 2] = np.clip(rng.uniform(110, 255) + rng.normal(0, 6, (size, size)), 0, 255)
             image = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
             cv2.imwrite(str(folder / f"{i:03d}.png"), image)
     return root
