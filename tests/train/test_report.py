@@ -24,7 +24,7 @@ def test_metrics_use_the_one_confusion_matrix_and_rank_confident_mistakes():
 
 
 def test_learning_warning_names_chance_and_the_gap_in_one_sentence():
-    from tfedge.train.report import learning_warning, summary_table
+    from tfedge.train.report import _warning_html, learning_warning, summary_table
 
     at_chance = learning_warning(0.3333, 1.0, 3)
     assert at_chance.startswith("The model learned nothing")
@@ -37,3 +37,5 @@ def test_learning_warning_names_chance_and_the_gap_in_one_sentence():
                "val_loss": 1.1, "macro_f1": 0.1, "epochs_run": 1, "train_seconds": 1,
                "images_per_second": 1, "warning": at_chance}
     assert summary_table(metrics, ["a"]).splitlines()[-1] == f"warning: {at_chance}"
+    assert _warning_html(metrics).startswith('<p class="warning"><strong>Warning:</strong> The model learned')
+    assert _warning_html({"warning": None}) == ""
