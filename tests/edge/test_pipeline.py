@@ -151,7 +151,7 @@ def result(label="Bag", score=0.9):
 def test_overlay_draws_in_its_own_thread_and_never_changes_the_frame():
     display = FakeDisplay()
     sink = OverlaySink(display)
-    frame = np.zeros((480, 640, 3), np.uint8)  # text this size is full white on every OpenCV build
+    frame = np.zeros((120, 160, 3), np.uint8)
     for _ in range(50):
         sink.emit(result(), frame)
     sink.close({})
