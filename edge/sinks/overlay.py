@@ -39,7 +39,7 @@ def draw_overlay(frame, result: dict, show_top_k: bool = False, changed: bool = 
     cv2.rectangle(canvas, (0, 0), (width, line * 2 + 12), CHANGED_BGR if changed else BANNER_BGR, -1)
     for row, text in enumerate(texts):
         cv2.putText(canvas, text, (10, line * (row + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.9 * scale,
-                    (255, 255, 255), max(1, int(2 * scale)), cv2.LINE_AA)
+                    (255, 255, 255), max(2, int(2 * scale)), cv2.LINE_AA)
     if show_top_k:
         top = line * 2 + 20
         for row, (name, value) in enumerate(result.get("top_k", [])):
@@ -47,7 +47,7 @@ def draw_overlay(frame, result: dict, show_top_k: bool = False, changed: bool = 
             cv2.rectangle(canvas, (10, y), (10 + int((width // 2) * value), y + line - 6), (60, 180, 60), -1)
             cv2.rectangle(canvas, (10, y), (10 + width // 2, y + line - 6), (255, 255, 255), 1)
             cv2.putText(canvas, f"{name} {value:.2f}", (width // 2 + 20, y + line - 10),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, (255, 255, 255), max(1, int(2 * scale)),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, (255, 255, 255), max(2, int(2 * scale)),
                         cv2.LINE_AA)
     return canvas
 
