@@ -17,7 +17,7 @@ from pathlib import Path
 from tfedge import __version__
 from tfedge.edge.card import ModelCard, save_card
 from tfedge.errors import OutputError, UsageError
-from tfedge.fileio import write_text_atomic
+from tfedge.fileio import replace_atomically, write_text_atomic
 from tfedge.run_layout import CARD_FILE, CONFIG_FILE, KERAS_MODEL, METRICS_FILE, SAVED_MODEL, SPLIT_FILE
 from tfedge.train.backbones import Backbone
 from tfedge.train.checkpoint import (
@@ -29,7 +29,6 @@ from tfedge.train.checkpoint import (
     load_optimizer,
     make_checkpoint_callback,
     partial_path,
-    replace_atomically,
     run_staging,
     save_state,
 )

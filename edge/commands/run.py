@@ -124,7 +124,7 @@ def check_opencv(headless: bool) -> None:
 
 def open_window(fullscreen: bool, show_top_k: bool):
     """The started WindowProcess, or None (said on stderr) where no window can open."""
-    from tfedge.edge.sinks.window import WindowProcess, display_available, installed_opencv
+    from tfedge.edge.sinks.window import WindowProcess, display_available, installed_opencv, opencv_repair
 
     if not display_available():
         print("tfedge run: no display available; running headless (JSON lines)", file=sys.stderr)
@@ -134,8 +134,8 @@ def open_window(fullscreen: bool, show_top_k: bool):
     if why is None:
         return window
     if installed_opencv() == ["opencv-python-headless"]:
-        why = (f"this OpenCV has no GUI (opencv-python-headless); for a window: {sys.executable} -m pip "
-               f"uninstall -y opencv-python-headless && {sys.executable} -m pip install opencv-python")
+        why = ("this OpenCV has no GUI (opencv-python-headless); for a window: "
+               f"{opencv_repair(['opencv-python-headless'])}")
     print(f"tfedge run: cannot open a window ({why}); running headless (JSON lines)", file=sys.stderr)
     window.close()
     return None

@@ -37,14 +37,19 @@ def installed_opencv() -> list[str]:
     return names
 
 
+def opencv_repair(names: list[str]) -> str:
+    """The commands that leave only OpenCV's GUI build in this environment, replacing `names`."""
+    pip = f"{sys.executable} -m pip"
+    return f"{pip} uninstall -y {' '.join(names)} && {pip} install opencv-python"
+
+
 def opencv_conflict() -> str | None:
     """One line naming the repair when more than one OpenCV build shares this environment, else None."""
     names = installed_opencv()
     if len(names) < 2:
         return None
-    pip = f"{sys.executable} -m pip"
     return (f"{' and '.join(names)} are both installed here and overwrite each other's cv2; repair with: "
-            f"{pip} uninstall -y {' '.join(names)} && {pip} install opencv-python")
+            f"{opencv_repair(names)}")
 
 
 def enlarged_for_screen(frame):
