@@ -18,7 +18,8 @@ def test_the_generator_is_the_documented_one_and_deterministic():
     assert frames.shape == (2, 3, 5, 3) and frames.dtype == np.uint8
     expected = hashlib.shake_256(b"tfedge-self-test:7:1").digest(45)
     assert frames[1].tobytes() == expected
-    assert (self_test_frames(7, 2, (3, 5)) == frames).all() and not (self_test_frames(8, 2, (3, 5)) == frames).all()
+    assert (self_test_frames(7, 2, (3, 5)) == frames).all()
+    assert not (self_test_frames(8, 2, (3, 5)) == frames).all()
 
 
 def test_tolerances_are_the_ones_measured_under_emulation():
