@@ -24,6 +24,7 @@ COMMANDS = {
     "inspect": ("edge", "show a .tflite's card, tensors, operators, Edge TPU readiness"),
     "bench": ("edge", "measure a model's invoke latency per backend and thread count"),
     "service": ("edge", "print or install a systemd unit that runs tfedge run at boot"),
+    "deploy": ("edge", "copy a model to a device over SSH, self-test it there, swap it in; or roll back"),
 }
 
 

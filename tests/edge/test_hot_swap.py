@@ -7,13 +7,10 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
-from labelled_video import write_labelled_video
 from live_run import LiveRun
 
 from tfedge.edge.card import embed_card, read_embedded_card
 from tfedge.edge.classify import Classifier
-from tfedge.edge.labelled import list_classes
 from tfedge.edge.live.hot_swap import HotSwap, model_sha256
 from tfedge.edge.live.service import ServiceSettings, unit_text
 
@@ -30,15 +27,6 @@ def install(content: bytes, path: Path) -> str:
 
 def changed_card(content: bytes, **changes) -> bytes:
     return embed_card(content, read_embedded_card(content).replace(**changes))
-
-
-@pytest.fixture(scope="module")
-def slow_video(fashion_dir, tmp_path_factory) -> Path:
-    """The held-out images as a 10 FPS video (20 s at real-time speed)."""
-    items = sorted(((p, label) for label, paths in list_classes(fashion_dir / "test").items() for p in paths),
-                   key=lambda item: item[0].name)
-    return write_labelled_video(items, tmp_path_factory.mktemp("slow") / "slow.mp4", frame_size=64,
-                                frames_per_image=2, fps=10.0)
 
 
 def test_a_replaced_model_takes_over_and_bad_ones_are_refused(tflite_models, slow_video, tmp_path):
