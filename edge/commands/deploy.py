@@ -61,10 +61,14 @@ def run(args: argparse.Namespace) -> int:
                   "or by an older one): the device only checks that it loads and runs", file=sys.stderr)
         outcome = deploy(model.path, target, ssh, args.remote_tfedge)
         steps = outcome.steps
+        report = outcome.self_test
+        inside = (f" ({report['ms']:.0f} ms of it the self-test itself)" if report.get("ms") is not None
+                  else " (no self-test in the file: loaded and ran once)")
         print(f"deployed {model.path} ({outcome.sha256[:12]}) to {target.destination}:{target.path}: "
-              f"transfer {steps.get('transferred', 0):.2f} s, self-test on the device "
-              f"{steps.get('self-tested', 0) - steps.get('transferred', 0):.2f} s, installed at "
-              f"{steps.get('installed', 0):.2f} s (the old model is kept as {target.path}.previous)")
+              f"transfer {steps.get('transferred', 0):.2f} s, device's tfedge verify --self-test "
+              f"{steps.get('self-tested', 0) - steps.get('transferred', 0):.2f} s{inside}, "
+              f"installed at {steps.get('installed', 0):.2f} s (the old model is kept as "
+              f"{target.path}.previous)")
     if args.wait:
         installed = time.perf_counter() - started
         seconds = wait_for_model(args.wait, outcome.sha256, args.token, args.wait_timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import threading
 import time
@@ -30,6 +31,7 @@ class Outcome:
     sha256: str
     steps: dict[str, float] = field(default_factory=dict)
     device_log: list[str] = field(default_factory=list)
+    self_test: dict = field(default_factory=dict)  # the device's `tfedge verify --self-test --json`
 
 
 def run_script(target: Target, ssh: SshOptions, script: str, args: list[str], payload: bytes | None = None,
@@ -78,9 +80,9 @@ def deploy(model_path: str | Path, target: Target, ssh: SshOptions, remote_tfedg
     """Copy the model to `target`, check it there and put it in place (see remote_scripts)."""
     content = Path(model_path).read_bytes()
     sha = hashlib.sha256(content).hexdigest()
-    steps, _, lines = run_script(target, ssh, DEPLOY, [target.path, str(len(content)), sha, remote_tfedge],
-                                 payload=content)
-    return Outcome(sha, steps, lines)
+    arguments = [target.path, str(len(content)), sha, remote_tfedge]
+    steps, marks, lines = run_script(target, ssh, DEPLOY, arguments, payload=content)
+    return Outcome(sha, steps, lines, _self_test_report(marks))
 
 
 def rollback(target: Target, ssh: SshOptions, remote_tfedge: str = "tfedge") -> Outcome:
@@ -89,4 +91,14 @@ def rollback(target: Target, ssh: SshOptions, remote_tfedge: str = "tfedge") -> 
     installed = next((m.split()[1] for m in marks if m.startswith("installed ")), "")
     if len(installed) != 64:
         raise RemoteError(f"{target.destination} did not say which model it put back")
-    return Outcome(installed, steps, lines)
+    return Outcome(installed, steps, lines, _self_test_report(marks))
+
+
+def _self_test_report(marks: list[str]) -> dict:
+    for mark in marks:
+        if mark.startswith("self-test-report "):
+            try:
+                return json.loads(mark.split(" ", 1)[1])
+            except ValueError:
+                return {}
+    return {}

@@ -23,9 +23,12 @@ fail() { code=$1; shift; echo "$*" >&2; exit "$code"; }
 [ -d "$dir" ] || fail 21 "$dir does not exist"
 [ -w "$dir" ] || fail 22 "$dir is not writable by $(id -un)"
 selftest() {
-    said=$("$tfedge" verify --self-test "$1" 2>&1)
+    said=$("$tfedge" verify --self-test --json "$1" 2>&1)
     code=$?
-    [ $code = 0 ] && return 0
+    if [ $code = 0 ]; then
+        echo "tfedge-deploy: self-test-report $(printf '%s\n' "$said" | grep '^{' | tail -n 1)"
+        return 0
+    fi
     [ $code = 127 ] && fail 26 "$tfedge not found"
     [ $code = 126 ] && fail 26 "$tfedge cannot be run"
     said=$(printf '%s\n' "$said" | grep -v '^INFO: ' | tail -n 1 | sed 's/^tfedge verify: error: //')
