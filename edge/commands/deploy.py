@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tfedge.edge.deploy.install import deploy, rollback
     from tfedge.edge.deploy.ssh import SshOptions, parse_target
-    from tfedge.edge.deploy.wait import status_url, wait_for_model
+    from tfedge.edge.deploy.wait import ModelRefused, refusals, status_url, wait_for_model
     from tfedge.edge.model_file import read_model_file
     from tfedge.errors import UsageError
 
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     target = parse_target(args.targets[-1])
     ssh = SshOptions(config=args.ssh_config, options=tuple(args.ssh_option))
     started = time.perf_counter()
+    earlier = refusals(args.wait, None, args.token) if args.wait else []  # older ones are not ours
     if args.rollback:
         outcome = rollback(target, ssh, args.remote_tfedge)
         print(f"rolled back {target.destination}:{target.path} to {outcome.sha256[:12]} "
@@ -71,7 +72,15 @@ def run(args: argparse.Namespace) -> int:
               f"{target.path}.previous)")
     if args.wait:
         installed = time.perf_counter() - started
-        seconds = wait_for_model(args.wait, outcome.sha256, args.token, args.wait_timeout)
+        try:
+            seconds = wait_for_model(args.wait, outcome.sha256, args.token, args.wait_timeout,
+                                     earlier_refusals=earlier)
+        except ModelRefused as error:
+            if args.rollback:
+                raise
+            rollback(target, ssh, args.remote_tfedge)  # the file at PATH is again the one running
+            raise ModelRefused(f"{error}; put the model it replaced back at {target.path} (the refused "
+                               f"one is {target.path}.previous)") from None
         print(f"running on the device: {status_url(args.wait)} reports {outcome.sha256[:12]} "
               f"{seconds:.2f} s after install ({installed + seconds:.2f} s from the start)")
     return 0

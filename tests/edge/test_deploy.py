@@ -68,7 +68,9 @@ def test_deploy_to_a_running_device_and_roll_back(sshd, tflite_models, slow_vide
     device.mkdir()
     path = device / "model.tflite"
     path.write_bytes(first)
-    run = LiveRun(path, "--source", str(slow_video), "--realtime", "--serve", str(free_port))
+    labels = read_embedded_card(first).labels
+    run = LiveRun(path, "--source", str(slow_video), "--realtime", "--serve", str(free_port),
+                  "--on", labels[0], "--snapshot-dir", str(tmp_path / "snapshots"))
     try:
         run.wait_for(lambda line: "frame" in line, what="a first result")
         url = f"http://127.0.0.1:{free_port}"
@@ -87,6 +89,16 @@ def test_deploy_to_a_running_device_and_roll_back(sshd, tflite_models, slow_vide
         assert path.read_bytes() == first and (device / "model.tflite.previous").read_bytes() == second
         back = run.event("model_change", after=change["frame"])
         assert back["event"]["sha256"] == sha(first) and back["model"] == sha(first)[:12]
+
+        # the device's self-test passes, but the run needs a label this model lacks: --wait sees
+        # the run refuse it and puts the model it replaced back
+        relabelled = tmp_path / "relabelled.tflite"
+        relabelled.write_bytes(embed_card(second, read_embedded_card(second).replace(
+            labels=[f"x{i}" for i in range(len(labels))])))
+        assert deploy(sshd, str(relabelled), f"{HOST_ALIAS}:{path}", "--wait", url) == 9
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"refused it: it lacks the label {labels[0]!r}" in err[0], err
+        assert path.read_bytes() == first and run.results()[-1]["model"] == sha(first)[:12]
     finally:
         run.stop()
 
