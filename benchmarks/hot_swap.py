@@ -159,8 +159,8 @@ def main() -> int:
             assert change["event"]["sha256"] == sha(content)
             current, last = sha(content), change["frame"]
             switches.append(change)
-            if i == 0 or i == options.swaps - 1:
-                time.sleep(0.5)
+            if i in (0, 1, options.swaps - 2, options.swaps - 1):
+                time.sleep(1.5)  # the watcher frees the replaced model at its next look
                 rss.append(rss_mb(run.process.pid))
         swap_seconds = time.perf_counter() - started
         # 2. faults
@@ -242,19 +242,29 @@ def main() -> int:
     index = {id(r): i for i, r in enumerate(results)}
     switch_gaps = [r["timestamp"] - results[index[id(r)] - 1]["timestamp"] for r in switches]
     switch_lost = sum(r["frame"] - results[index[id(r)] - 1]["frame"] - 1 for r in switches)
+    near = {index[id(r)] + k for r in switches for k in range(-30, 31)}  # a second either side
+    elsewhere = [b - a for i, (a, b) in enumerate(zip(stamps, stamps[1:])) if i + 1 not in near]
+    lost_elsewhere = sum(b - a - 1 for i, (a, b) in enumerate(zip(numbers, numbers[1:])) if i + 1 not in near)
+    lost_near = lost - lost_elsewhere
     beats = [m for topic, m in heartbeats.messages if topic.endswith("/heartbeat")]
     print(f"hot swap, {options.swaps} swaps in {swap_seconds:.0f} s during one --realtime run "
           f"(--serve, --mqtt on); {machine_note()}")
     print(f"  crashes: {0 if run.process.returncode == 0 else 1} (exit code {run.process.returncode}); "
           f"results {len(results)}, summary frames {summary.get('frames')}")
-    print(f"  lost frames: {switch_lost} at the {len(switches)} switches; {lost} in the whole run "
-          f"(summary dropped_frames {summary.get('dropped_frames')}; a loaded shared machine drops some)")
+    print(f"  lost frames: {switch_lost} at the {len(switches)} switches (the switch frame), "
+          f"{lost_near} within "
+          f"a second of one ({len(near & set(range(len(results))))} results), {lost_elsewhere} elsewhere "
+          f"({len(elsewhere)} results); summary dropped_frames {summary.get('dropped_frames')}")
     print(f"  largest gap at a switch {max(switch_gaps) * 1000:.1f} ms = "
           f"{max(switch_gaps) / median:.2f}x the "
-          f"median frame interval ({median * 1000:.1f} ms); largest gap in the whole run "
-          f"{max(intervals) / median:.2f}x")
+          f"median frame interval ({median * 1000:.1f} ms); {sum(g <= 2 * median for g in switch_gaps)} of "
+          f"{len(switch_gaps)} switch gaps within 2x; away from switches: largest "
+          f"{max(elsewhere) / median:.2f}x, "
+          f"{sum(g > 2 * median for g in elsewhere)} of {len(elsewhere)} gaps over 2x")
     print(f"  RSS after swap 1: {rss[0]:.1f} MB, after swap {options.swaps}: {rss[-1]:.1f} MB "
-          f"(difference {rss[-1] - rss[0]:+.1f} MB)")
+          f"(difference {rss[-1] - rss[0]:+.1f} MB; the two models alternate, so also: swap 1 vs "
+          f"{options.swaps - 1}, same model: {rss[-2] - rss[0]:+.1f} MB; swap 2 vs {options.swaps}, "
+          f"same model: {rss[-1] - rss[1]:+.1f} MB)")
     print(f"  web view /api/status model_sha at the end: {status.get('model_sha')} (running {current[:12]}); "
           f"MQTT heartbeats {len(beats)}, with model_sha: {sum(1 for b in beats if b.get('model_sha'))}, "
           f"distinct model_sha seen {len({b.get('model_sha') for b in beats})}")

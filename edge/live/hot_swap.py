@@ -14,6 +14,8 @@ again for the new one, so no frame is classified by half a model.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import sys
@@ -45,6 +47,23 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _release_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it otherwise, so RSS would creep up per swap)."""
+    name = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass  # not glibc: nothing to trim
+
+
+def _background_priority() -> None:
+    """Run this thread (Linux threads have their own nice value) after the inference thread."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (OSError, AttributeError):
+        pass
+
+
 class HotSwap:
     """The running classifier, and the watcher that replaces it.
 
@@ -66,6 +85,7 @@ class HotSwap:
         self.log = log
         self._active = (0, classifier, model_sha256(classifier))
         self._ready = None  # (classifier, sha256, event) waiting for the inference thread
+        self._retired = None  # the model just replaced: freed by the watcher, not between frames
         self._events: deque = deque()
         self._identity = file_identity(self.path)
         self._last_image = None
@@ -117,6 +137,7 @@ class HotSwap:
             ready, self._ready = self._ready, None
         if ready is not None:
             classifier, sha, event = ready
+            self._retired = self._active
             self._active = (self._active[0] + 1, classifier, sha)
             self._events.append(event)
             self.swaps += 1
@@ -137,11 +158,15 @@ class HotSwap:
     # -- the watcher thread -----------------------------------------------------------------
 
     def _watch(self) -> None:
+        _background_priority()
         while not self._stop.is_set():
             requested = self._reload.wait(self.poll_s)
             self._reload.clear()
             if self._stop.is_set():
                 return
+            if self._retired is not None:
+                self._retired = None
+                _release_memory()
             identity = file_identity(self.path)
             if identity is None or (identity == self._identity and not requested):
                 continue  # missing (between an unlink and a rename): wait for the new file
@@ -160,6 +185,7 @@ class HotSwap:
             return
         sha = model_sha256(candidate)
         load_ms = (time.perf_counter() - started) * 1000.0
+        time.sleep(0.005)  # let the inference thread have the interpreter lock between steps
         if sha == self.sha256 and self._ready is None:
             return  # the same bytes again (touched, or copied back): nothing to do
         why = self.check(candidate)
@@ -176,6 +202,7 @@ class HotSwap:
             return
         if result is None:
             self.log(f"tfedge run: warning: {self.path} carries no self-test; its scores are unchecked")
+        time.sleep(0.005)
         if self._last_image is not None:
             candidate.classify(self._last_image)  # warm-up on a real frame: the first invoke is slow
         event = {"type": "model_change", "previous": self.sha256, "sha256": sha, "model": sha[:12],
