@@ -24,6 +24,7 @@ from tfedge.errors import AccuracyError, ModelError
 
 DEFAULT_SEED = 0
 DEFAULT_COUNT = 4
+MAX_INPUTS = 32  # a card asking for more is refused before any input is made
 # How far a device's scores may be from the desktop's: int8 kernels differ by a few output
 # steps of 1/256 between x86 and ARM (measured under emulation by `make test-pi`); float32
 # differs in the last bits, and the printed scores are rounded to 4 digits.
@@ -75,8 +76,11 @@ def run_self_test(classifier) -> SelfTestResult | None:
     tolerance = tolerance_for(classifier.card.quantization)
     try:
         expected = np.asarray(entry["scores"], dtype=np.float64)
-        frames = self_test_frames(int(entry["seed"]), int(entry["count"]), classifier.card.input_size)
-    except (KeyError, TypeError, ValueError) as error:
+        count = int(entry["count"])
+        if not 0 < count <= MAX_INPUTS or expected.ndim != 2 or len(expected) != count:
+            raise ValueError(f"{count} inputs, scores of shape {expected.shape}; at most {MAX_INPUTS}")
+        frames = self_test_frames(int(entry["seed"]), count, classifier.card.input_size)
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise ModelError(f"{classifier.model.path}: the card's self-test is malformed ({error})") from None
     labels = len(classifier.labels)
     if entry.get("generator") != "shake_256 v1" or expected.shape != (len(frames), labels):
@@ -127,7 +131,8 @@ def describe_self_test(entry: dict | None) -> str:
     """One line on a card's self-test (for `tfedge inspect`)."""
     if not entry:
         return "none (run it again through tfedge convert to add one)"
-    scores = entry.get("scores") or []
+    scores = entry.get("scores")
+    fits = isinstance(scores, list) and len(scores) == entry.get("count")
     return (f"{entry.get('count')} inputs ({entry.get('generator')}, seed {entry.get('seed')}) with the "
             f"desktop's scores; run it with: tfedge verify --self-test MODEL"
-            + ("" if len(scores) == entry.get("count") else " (malformed: scores do not match count)"))
+            + ("" if fits else " (malformed: scores do not match count)"))

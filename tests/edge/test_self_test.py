@@ -66,6 +66,9 @@ def test_altered_expected_scores_fail_with_exit_code_7(tflite_models, tmp_path, 
 def test_a_malformed_self_test_is_a_model_error(tflite_models, tmp_path, capsys):
     target = altered(tflite_models["int8"], tmp_path, lambda entry: entry["scores"].pop())
     assert main(["verify", "--self-test", str(target)]) == 4
+    assert "self-test is malformed" in capsys.readouterr().err
+    wrong_labels = altered(tflite_models["int8"], tmp_path, lambda e: [row.pop() for row in e["scores"]])
+    assert main(["verify", "--self-test", str(wrong_labels)]) == 4
     assert "does not fit this model" in capsys.readouterr().err
 
 
@@ -77,3 +80,14 @@ def test_a_card_without_self_test_still_loads_and_says_so(tflite_models, tmp_pat
     assert "carries no self-test" in capsys.readouterr().err
     assert main(["verify", "--self-test", str(tmp_path / "missing.tflite")]) == 4
     assert main(["verify", str(target)]) == 2  # no DATA_DIR and no --self-test
+
+
+@pytest.mark.parametrize("entry", [
+    {"seed": 0, "count": 10**9, "generator": "shake_256 v1", "scores": [[0.5]]},
+    {"seed": 0, "count": 2, "generator": "shake_256 v1", "scores": 7},
+    {"seed": "x", "count": 1, "scores": [[1.0]]}])
+def test_a_hostile_self_test_is_refused_before_any_input_is_made(entry, tflite_models, tmp_path, capsys):
+    target = altered(tflite_models["int8"], tmp_path, lambda e: (e.clear(), e.update(entry)))
+    assert main(["verify", "--self-test", str(target)]) == 4
+    assert "self-test" in capsys.readouterr().err
+    assert main(["inspect", "--no-load", str(target)]) == 0
