@@ -109,3 +109,21 @@ def test_service_units_reload_with_sighup():
     text = unit_text(ServiceSettings(["/usr/bin/tfedge", "run", "m.tflite"]))
     assert "ExecReload=/bin/kill -HUP $MAINPID" in text.splitlines()
     json.dumps(text)
+
+
+def test_the_web_status_and_the_mqtt_heartbeat_name_the_running_model(free_port):
+    from tfedge.edge.sinks.mqtt import MqttSink
+    from tfedge.edge.sinks.web import LiveState
+
+    state = LiveState({"model": "m.tflite", "model_sha256": "a" * 64})
+    assert state.status()["model_sha"] == "a" * 12  # before the first result: the model it started with
+    state.update({"frame": 0, "label": "x", "score": 1.0, "model": "b" * 12, "event": None})
+    assert state.status()["model_sha"] == "b" * 12  # then the model that made the latest result
+    sink = MqttSink(f"mqtt://127.0.0.1:{free_port}/t", info={"model_sha256": "a" * 64},
+                    flush_timeout_s=0.1, log=lambda _line: None)
+    try:
+        assert sink.heartbeat()["model_sha"] == "a" * 12
+        sink.emit({"frame": 0, "label": "x", "score": 1.0, "model": "b" * 12, "event": None})
+        assert sink.heartbeat()["model_sha"] == "b" * 12
+    finally:
+        sink.close({})
