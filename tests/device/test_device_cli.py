@@ -92,3 +92,14 @@ def test_verify_reports_the_x86_accuracy(quant, fixtures, x86_facts):
     result = tfedge("verify", str(model_path(fixtures, quant)), str(fixtures / FOLDER_NAME))
     assert result.returncode == 0, result.stderr
     assert shows_accuracy(result.stdout, x86_facts["accuracy"][quant]), result.stdout
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_the_model_s_own_self_test_passes_on_the_device(quant, fixtures, backend):
+    """The scores convert stored on x86 are what this device computes, within SCORE_TOLERANCE."""
+    needs("verify")
+    result = tfedge("verify", "--self-test", str(model_path(fixtures, quant)), "--backend", backend, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["self_test"] == "passed", report
+    assert report["max_difference"] <= report["tolerance"] == round(SCORE_TOLERANCE[quant], 6)
