@@ -127,3 +127,24 @@ def test_the_web_status_and_the_mqtt_heartbeat_name_the_running_model(free_port)
         assert sink.heartbeat()["model_sha"] == "b" * 12
     finally:
         sink.close({})
+
+
+def test_a_file_written_in_place_is_loaded_once_it_is_complete(tflite_models, tmp_path):
+    """scp writes the file in place: the half-written file is never refused, the whole one taken."""
+    path = tmp_path / "model.tflite"
+    install(tflite_models["float32"].read_bytes(), path)
+    lines = []
+    swap = HotSwap(Classifier(path), path, Classifier, poll_s=0.3, log=lines.append).start()
+    try:
+        content = tflite_models["int8"].read_bytes()
+        with open(path, "wb") as file:  # truncated at once, then written in chunks, slower than a look
+            for start in range(0, len(content), len(content) // 4):
+                file.write(content[start:start + len(content) // 4])
+                file.flush()
+                time.sleep(0.01)
+        deadline = time.monotonic() + 30
+        while swap._ready is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert swap._ready is not None and swap.rejections == 0, lines
+    finally:
+        swap.stop()
