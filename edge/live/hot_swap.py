@@ -132,26 +132,25 @@ class HotSwap:
         return generation, classifier.prepare(image)
 
     def input_for(self, item) -> tuple:
-        """(classifier, tensor or None, switched) for one captured frame, switching models first
-        when a checked one is ready. Called by the inference thread between frames."""
-        switched = False
+        """(classifier, tensor or None, model_change event or None) for one captured frame,
+        switching models first when a checked one is ready (the event then belongs to this
+        frame's result). Called by the inference thread between frames."""
+        change = None
         with self._lock:
             ready, self._ready = self._ready, None
         if ready is not None:
-            classifier, sha, event = ready
+            classifier, sha, change = ready
             self._retired = self._active
             self._active = (self._active[0] + 1, classifier, sha)
-            self._events.append(event)
             self.swaps += 1
-            switched = True
         generation, classifier, _ = self._active
         self._last_image = item.image
         tagged = item.tensor
         tensor = tagged[1] if isinstance(tagged, tuple) and tagged[0] == generation else None
-        return classifier, tensor, switched
+        return classifier, tensor, change
 
     def pop_event(self) -> dict | None:
-        """The oldest model_change / model_rejected event not yet reported, or None."""
+        """The oldest model_rejected event not yet reported, or None."""
         try:
             return self._events.popleft()
         except IndexError:

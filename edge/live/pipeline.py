@@ -145,10 +145,10 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                 if capture.error is not None:
                     raise capture.error
                 break
-            tensor = item.tensor
+            tensor, model_change = item.tensor, None
             if models is not None:  # hot swap: the model may change here, between two frames
-                classifier, tensor, switched = models.input_for(item)
-                if switched:
+                classifier, tensor, model_change = models.input_for(item)
+                if model_change is not None:
                     smoother, changes.hold = Smoother(options.smoothing), True
             prediction = classifier.classify(item.image, tensor=tensor)
             stats.add(prediction.inference_ms)
@@ -167,7 +167,8 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
             }
             if models is not None:
                 result["model"] = models.short_sha
-            result["event"] = changes.event(result)
+            # the first frame of a new model carries its model_change; label changes resume after
+            result["event"] = model_change or changes.event(result)
             if result["event"] is None and models is not None:
                 result["event"] = models.pop_event()
             result["stats"] = stats.live(capture)

@@ -7,6 +7,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from live_run import LiveRun
 
 from tfedge.edge.card import embed_card, read_embedded_card
@@ -71,6 +72,7 @@ def test_a_replaced_model_takes_over_and_bad_ones_are_refused(tflite_models, slo
     frames = [r["frame"] for r in results]
     assert frames == sorted(set(frames))
     switch = results.index(change)
+    assert results[switch - 1]["model"] == sha_first[:12]  # the first result of the new model has it
     assert {r["model"] for r in results[:switch]} == {sha_first[:12]}
     assert {r["model"] for r in results[switch:]} == {sha_second[:12]}
     assert [r["event"]["type"] for r in results if r["event"]].count("model_change") == 1
@@ -95,10 +97,10 @@ def test_reload_on_request_and_the_next_frame_is_prepared_for_the_new_model(tfli
         deadline = time.monotonic() + 30
         while swap._ready is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        classifier, tensor, switched = swap.input_for(frame)
-        assert switched and tensor is None  # prepared for the old model: prepared again
-        assert model_sha256(classifier) == swap.sha256 != model_sha256(current)
-        assert swap.pop_event()["type"] == "model_change" and swap.pop_event() is None
+        classifier, tensor, change = swap.input_for(frame)
+        assert change["type"] == "model_change" and tensor is None  # prepared for the old model: again
+        assert model_sha256(classifier) == swap.sha256 == change["sha256"] != model_sha256(current)
+        assert swap.pop_event() is None
         frame.tensor = swap.prepare(frame.image)
         assert swap.input_for(frame)[1] is frame.tensor[1]
     finally:
@@ -119,6 +121,7 @@ def test_the_web_status_and_the_mqtt_heartbeat_name_the_running_model(free_port)
     assert state.status()["model_sha"] == "a" * 12  # before the first result: the model it started with
     state.update({"frame": 0, "label": "x", "score": 1.0, "model": "b" * 12, "event": None})
     assert state.status()["model_sha"] == "b" * 12  # then the model that made the latest result
+    pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is missing (pip install -e '.[dev]')")
     sink = MqttSink(f"mqtt://127.0.0.1:{free_port}/t", info={"model_sha256": "a" * 64},
                     flush_timeout_s=0.1, log=lambda _line: None)
     try:
