@@ -127,8 +127,8 @@ class ReviewState:
         if current is None:
             raise ValueError("every frame is decided already")
         if frame_id != current.id:
-            raise ValueError(f"frame {frame_id} is not the one to decide now ({current.id}); "
-                             "reload the page")
+            raise ValueError(f"frame {frame_id} is not the one to decide now (decided on another "
+                             f"page?); the frame to decide is {current.id}")
         if action not in DECISIONS:
             raise ValueError(f"unknown decision {action!r}; use one of {', '.join(DECISIONS)}")
         if action == LABEL:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 from pathlib import Path
 
@@ -32,14 +33,16 @@ def jpeg_problem(path: Path) -> str | None:
 
 def field_problem(frame: CollectedFrame) -> str | None:
     """Why a sidecar's values cannot be used (types the format promises but JSON cannot enforce)."""
-    if not isinstance(frame.informativeness, Real) or isinstance(frame.informativeness, bool):
+    if (not isinstance(frame.informativeness, Real) or isinstance(frame.informativeness, bool)
+            or not math.isfinite(frame.informativeness)):
         return "informativeness is not a number"
     if not isinstance(frame.label, str) or not frame.label:
         return "label is not a class name"
     if not isinstance(frame.labels, list) or not all(isinstance(n, str) and n for n in frame.labels):
         return "labels is not a list of class names"
     if not isinstance(frame.top_k, list) or not all(
-            isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], Real) for pair in frame.top_k):
+            isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+            and isinstance(pair[1], Real) for pair in frame.top_k):
         return "top_k is not a list of [label, score]"
     return None
 

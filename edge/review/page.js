@@ -103,9 +103,10 @@ function show(s) {
   showCurrent(s.current);
   $("undo").disabled = !s.can_undo;
   $("recent").replaceChildren(...s.recent.map((entry) => item(describe(entry))));
-  $("damaged").hidden = s.problems.length === 0;
-  $("damaged").querySelector("summary").textContent = s.problems.length
-    + " damaged collected frame(s), skipped";
+  $("damaged").hidden = s.problem_count === 0;
+  $("damaged").querySelector("summary").textContent = s.problem_count
+    + " damaged collected frame(s), skipped" + (s.problem_count > s.problems.length
+      ? " (the first " + s.problems.length + " below; the terminal lists all)" : "");
   $("problems").replaceChildren(...s.problems.map(item));
   if (s.next) new Image().src = frameUrl(s.next, false);  // load the next frame ahead
 }
@@ -185,5 +186,7 @@ $("accept").addEventListener("click", () => state && state.current && decide("la
 $("skip").addEventListener("click", () => decide("skip"));
 $("none").addEventListener("click", () => decide("none"));
 $("undo").addEventListener("click", undo);
+// a clicked button gives the focus back, so Enter and Space stay the review's keys
+document.addEventListener("click", (event) => event.target.closest("button")?.blur());
 window.addEventListener("focus", () => busy || call("api/state"));
 call("api/state");

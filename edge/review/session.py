@@ -13,6 +13,7 @@ from tfedge.edge.review.frames import load_frames
 from tfedge.errors import DataError
 
 RECENT = 8  # decisions shown on the page
+PROBLEMS_SHOWN = 100  # damaged entries listed on the page (the terminal lists them all)
 
 
 def utc_now() -> str:
@@ -104,7 +105,8 @@ class ReviewSession:
             "labelled": per_action[LABEL],
             "can_undo": bool(state.stack),
             "recent": [_entry_info(entry) for entry in state.stack[-RECENT:][::-1]],
-            "problems": self.problems,
+            "problems": self.problems[:PROBLEMS_SHOWN],
+            "problem_count": len(self.problems),
         }
 
     def summary(self) -> str:

@@ -73,6 +73,13 @@ class Chromium:
     SPECIAL_KEYS = {"Enter": ("Enter", 13, "\r"), " ": ("Space", 32, " "),
                     "Backspace": ("Backspace", 8, ""), "Escape": ("Escape", 27, "")}
 
+    def click(self, selector: str) -> None:
+        """A real mouse click (press and release) in the middle of the element `selector` finds."""
+        x, y = self.evaluate(f"(() => {{ const r = document.querySelector({selector!r})"
+                             ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
     def press(self, key: str) -> None:
         """Press and release one key as a real keyboard does (keydown, char, keyup)."""
         special = self.SPECIAL_KEYS.get(key)

@@ -96,8 +96,11 @@ def test_label_a_batch_by_keyboard_with_undo_reload_and_restart(chromium, tmp_pa
     chromium.call("Page.navigate", url=second.url)
     wait_until(lambda: shown(chromium) == order[4], "the frame where the first review stopped")
     assert chromium.evaluate("document.querySelector('[data-label=Sandal] kbd').textContent") == "4"
-    chromium.evaluate("document.querySelector('[data-label=Pullover]').click()")
+    chromium.click("[data-label=Pullover]")
     wait_until(lambda: shown(chromium) == order[5], "the next frame after a click")
+    decide(chromium, "Backspace", order[4])  # undo works across the restart, and after a click
+    chromium.click("[data-label=Pullover]")
+    wait_until(lambda: shown(chromium) == order[5], "the next frame after a second click")
     decide(chromium, "4", "")  # the new class has its own key now
     assert chromium.evaluate("document.getElementById('done').hidden") is False
     code, rest = second.stop(signal.SIGTERM)
@@ -111,5 +114,6 @@ def test_label_a_batch_by_keyboard_with_undo_reload_and_restart(chromium, tmp_pa
         ("ann", order[0], "label", "Trouser"), ("ann", order[1], "label", guess),
         ("ann", order[2], "skip", None), ("ann", order[2], "undo", None),
         ("ann", order[2], "none", None), ("ann", order[3], "label", "Sandal"),
+        ("bob", order[4], "label", "Pullover"), ("bob", order[4], "undo", "Pullover"),
         ("bob", order[4], "label", "Pullover"), ("bob", order[5], "label", "Sandal")]
     assert log[5]["new_class"] is True and log[0]["model_label"] == frames[6].label
