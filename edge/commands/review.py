@@ -37,7 +37,6 @@ def default_reviewer() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tfedge.edge.review.server import ReviewServer
     from tfedge.edge.review.session import ReviewSession
     from tfedge.edge.sinks.web import check_exposure, parse_serve_address
 
@@ -51,6 +50,13 @@ def run(args: argparse.Namespace) -> int:
         say(f"tfedge review: skipped damaged {problem}")
     for repair in session.repairs:
         say(f"tfedge review: {repair}")
+    with session:
+        return _serve(session, host, port, args, say)
+
+
+def _serve(session, host: str, port: int, args: argparse.Namespace, say) -> int:
+    from tfedge.edge.review.server import ReviewServer
+
     server = ReviewServer(session, host, port, token=args.token, insecure=args.insecure, log=say)
     shown = f"[{host}]" if ":" in host else host
     state = session.snapshot()

@@ -36,6 +36,14 @@ class ReviewSession:
         self.folder = Path(folder)
         frames, self.problems = load_frames(self.folder)
         self.out = store.open_output(out)
+        self._held = store.lock_output(self.out)
+        try:
+            self._open(frames, reviewer, clock)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, frames, reviewer: str, clock) -> None:
         self.reviewer = reviewer
         self.clock = clock
         entries = store.read_log(self.out)
@@ -49,6 +57,16 @@ class ReviewSession:
         self.repairs = store.reconcile(self.out, self.state.decided, known,
                                        {i: frame_path(self.folder, i) for i in self.state.by_id})
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Let another review open OUT."""
+        self._held.close()
+
+    def __enter__(self) -> ReviewSession:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
 
     def decide(self, frame_id: str, action: str, label: str | None = None) -> dict:
         """Decide the current frame ("label" with a class, "skip" or "none"); the new snapshot.

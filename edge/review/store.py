@@ -11,11 +11,17 @@ import os
 import tempfile
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; README asks for one review per OUT at a time
+    fcntl = None
+
 from tfedge.edge.review.decisions import LABEL, Entry
 from tfedge.errors import DataError, OutputError
 from tfedge.fileio import replace_atomically, write_bytes_atomic
 
 LOG_NAME = "decisions.jsonl"
+LOCK_NAME = ".review.lock"
 
 
 def open_output(out: str | Path) -> Path:
@@ -23,7 +29,8 @@ def open_output(out: str | Path) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file; choose a folder for the reviewed images")
-    if out.is_dir() and not (out / LOG_NAME).is_file() and any(out.iterdir()):
+    if out.is_dir() and not (out / LOG_NAME).is_file() and any(
+            p.name != LOCK_NAME for p in out.iterdir()):
         raise OutputError(f"--out {out} holds other files and no {LOG_NAME}; choose an empty or new "
                           "folder, or the --out of an earlier review to resume it")
     try:
@@ -34,6 +41,19 @@ def open_output(out: str | Path) -> Path:
         raise OutputError(f"--out {out} is not writable ({error.strerror}); choose a writable "
                           "folder") from None
     return out
+
+
+def lock_output(out: Path):
+    """Hold OUT for this review until the returned file is closed (OutputError if another holds it)."""
+    handle = open(out / LOCK_NAME, "a")  # noqa: SIM115 - held open for the whole review
+    if fcntl is not None:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise OutputError(f"another tfedge review is working in {out}; stop it first or choose "
+                              "another --out") from None
+    return handle
 
 
 def read_log(out: Path) -> list[Entry]:
@@ -75,7 +95,13 @@ def place_image(out: Path, label: str, frame_id: str, source: Path) -> Path:
 
 
 def remove_image(out: Path, label: str, frame_id: str) -> None:
-    image_path(out, label, frame_id).unlink(missing_ok=True)
+    """Remove a placed image, and its class folder once empty (training refuses empty classes)."""
+    image = image_path(out, label, frame_id)
+    image.unlink(missing_ok=True)
+    try:
+        image.parent.rmdir()
+    except OSError:  # not empty (or already gone)
+        pass
 
 
 def reconcile(out: Path, decided: dict[str, Entry], known_ids: set[str],
@@ -90,7 +116,7 @@ def reconcile(out: Path, decided: dict[str, Entry], known_ids: set[str],
             entry = decided.get(image.stem)
             if image.stem in known_ids and (entry is None or entry.action != LABEL
                                             or entry.label != folder.name):
-                image.unlink()
+                remove_image(out, folder.name, image.stem)
                 repairs.append(f"removed {folder.name}/{image.name} (not decided so in the log)")
     for frame_id, entry in decided.items():
         if entry.action == LABEL and not image_path(out, entry.label, frame_id).is_file():

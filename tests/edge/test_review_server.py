@@ -37,11 +37,16 @@ def request(server, method, path, body=None, headers=None):
     return answer.status, (json.loads(payload) if "json" in kind else payload), answer
 
 
+def stop(server):
+    server.close()
+    server.server.session.close()
+
+
 @pytest.fixture
 def server(tmp_path, collect):
     running = serve(tmp_path, collect[0])
     yield running
-    running.close()
+    stop(running)
 
 
 def test_page_state_frames_decide_and_undo(server, collect, tmp_path):
@@ -111,9 +116,10 @@ def test_token_is_asked_on_every_request(tmp_path, collect):
         assert request(running, "GET", "/api/state?token=s3cret")[0] == 200
         assert request(running, "GET", "/", headers={"Authorization": "Bearer s3cret"})[0] == 200
     finally:
-        running.close()
+        stop(running)
 
 
 def test_another_address_needs_a_token(tmp_path, collect):
-    with pytest.raises(UsageError, match="--token"):
-        serve(tmp_path, collect[0], host="0.0.0.0")
+    with ReviewSession(collect[0], tmp_path / "out", "ann") as session, \
+            pytest.raises(UsageError, match="--token"):
+        ReviewServer(session, host="0.0.0.0", port=0)

@@ -14,8 +14,18 @@ from tfedge.main import main
 WHEN = "2026-01-01T00:00:00.000+00:00"
 
 
-def session(collect, out, reviewer="ann"):
-    return ReviewSession(collect, out, reviewer, clock=lambda: WHEN)
+@pytest.fixture
+def session():
+    """Opens reviews (a fixed clock) and closes them all at the end."""
+    opened = []
+
+    def open_review(collect, out, reviewer="ann"):
+        opened.append(ReviewSession(collect, out, reviewer, clock=lambda: WHEN))
+        return opened[-1]
+
+    yield open_review
+    for review in opened:
+        review.close()
 
 
 def log_lines(out):
@@ -26,7 +36,7 @@ def images(out):
     return sorted(str(p.relative_to(out)) for p in out.rglob("*.jpg"))
 
 
-def test_decisions_make_the_training_folder_and_the_log(tmp_path):
+def test_decisions_make_the_training_folder_and_the_log(session, tmp_path):
     frames = make_collection(tmp_path / "collect", count=4)
     out = tmp_path / "out"
     review = session(tmp_path / "collect", out)
@@ -53,7 +63,7 @@ def test_decisions_make_the_training_folder_and_the_log(tmp_path):
     assert "2 labelled" in review.summary() and "0 of 4 left" in review.summary()
 
 
-def test_undo_removes_the_image_and_a_restart_resumes(tmp_path):
+def test_undo_removes_the_image_and_a_restart_resumes(session, tmp_path):
     frames = make_collection(tmp_path / "collect", count=3)
     out = tmp_path / "out"
     first = session(tmp_path / "collect", out, reviewer="ann")
@@ -66,16 +76,20 @@ def test_undo_removes_the_image_and_a_restart_resumes(tmp_path):
         "reviewer": "ann", "time": None, "id": order[1], "model_label": frames[1].label,
         "action": "undo", "label": "Trouser", "new_class": False, "undone": "label"}
 
+    with pytest.raises(OutputError, match="another tfedge review is working in"):
+        session(tmp_path / "collect", out, reviewer="eve")  # one review per OUT at a time
+    first.close()
     again = session(tmp_path / "collect", out, reviewer="bob")  # closed and started again
     assert again.resumed == 3 and again.repairs == []
     assert again.snapshot()["current"]["id"] == order[1]
     again.undo()  # undo reaches back across the restart
     assert again.snapshot()["current"]["id"] == order[0] and images(out) == []
+    assert not (out / "Pullover").exists()  # no empty class folder: training would refuse it
     again.decide(order[0], "skip")
     assert log_lines(out)[-1]["reviewer"] == "bob"
 
 
-def test_an_interrupted_step_is_repaired_from_the_log(tmp_path):
+def test_an_interrupted_step_is_repaired_from_the_log(session, tmp_path):
     frames = make_collection(tmp_path / "collect", count=2)
     out = tmp_path / "out"
     review = session(tmp_path / "collect", out)
@@ -84,12 +98,13 @@ def test_an_interrupted_step_is_repaired_from_the_log(tmp_path):
     (out / "Pullover").mkdir()
     (out / "Pullover" / f"{frames[0].id}.jpg").write_bytes(b"placed, but never logged")
     (out / "Pullover" / "mine.jpg").write_bytes(b"not ours: kept")
+    review.close()
     again = session(tmp_path / "collect", out)
     assert len(again.repairs) == 2
     assert images(out) == ["Pullover/mine.jpg", f"Trouser/{frames[1].id}.jpg"]
 
 
-def test_a_failed_save_changes_nothing(tmp_path, monkeypatch):
+def test_a_failed_save_changes_nothing(session, tmp_path, monkeypatch):
     frames = make_collection(tmp_path / "collect", count=2)
     out = tmp_path / "out"
     review = session(tmp_path / "collect", out)
@@ -103,7 +118,7 @@ def test_a_failed_save_changes_nothing(tmp_path, monkeypatch):
     assert images(out) == [] and review.snapshot()["decided"] == 0
 
 
-def test_damaged_frames_are_listed_and_skipped(tmp_path):
+def test_damaged_frames_are_listed_and_skipped(session, tmp_path):
     frames = make_collection(tmp_path / "collect", count=5)
     collect = tmp_path / "collect"
     data = frame_path(collect, frames[0].id).read_bytes()
@@ -151,7 +166,7 @@ def test_bad_input_is_one_line_and_a_documented_code(tmp_path, capsys):
     assert (tmp_path / "out" / LOG_NAME).read_text() == "not json\n"
 
 
-def test_all_frames_damaged_is_a_data_error(tmp_path):
+def test_all_frames_damaged_is_a_data_error(session, tmp_path):
     frames = make_collection(tmp_path / "collect", count=1)
     view_path(tmp_path / "collect", frames[0].id).write_bytes(b"GIF89a")
     with pytest.raises(DataError, match="none of the 1 collected frames .* not a JPEG"):
@@ -159,7 +174,7 @@ def test_all_frames_damaged_is_a_data_error(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_out_that_is_a_file_is_refused(tmp_path):
+def test_out_that_is_a_file_is_refused(session, tmp_path):
     make_collection(tmp_path / "collect", count=1)
     (tmp_path / "out").write_text("mine")
     with pytest.raises(OutputError, match="is a file"):
