@@ -39,7 +39,28 @@ class Review:
     def stop(self, sig: int) -> tuple[int, str]:
         self.process.send_signal(sig)
         rest = self.process.stderr.read()
+        self.process.stderr.close()
         return self.process.wait(30), rest
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+        self.process.stderr.close()
+
+
+@pytest.fixture
+def start_review():
+    """Starts `tfedge review` processes; kills any still running at the end (a failed test)."""
+    started = []
+
+    def start(collect, out, reviewer):
+        started.append(Review(collect, out, reviewer))
+        return started[-1]
+
+    yield start
+    for review in started:
+        review.kill()
 
 
 @pytest.fixture
@@ -58,14 +79,14 @@ def decide(browser, key: str, then: str) -> None:
     wait_until(lambda: shown(browser) == then, f"frame {then!r} after pressing {key!r}")
 
 
-def test_label_a_batch_by_keyboard_with_undo_reload_and_restart(chromium, tmp_path):
+def test_label_a_batch_by_keyboard_with_undo_reload_and_restart(chromium, start_review, tmp_path):
     frames = make_collection(tmp_path / "collect", count=7)
     damaged = frame_path(tmp_path / "collect", frames[0].id)
     damaged.write_bytes(damaged.read_bytes()[:100])
     order = [f.id for f in reversed(frames[1:])]  # most informative first
     out = tmp_path / "out"
 
-    first = Review(tmp_path / "collect", out, "ann")
+    first = start_review(tmp_path / "collect", out, "ann")
     assert any("skipped damaged" in line and frames[0].id in line for line in first.lines)
     chromium.call("Page.navigate", url=first.url)
     wait_until(lambda: shown(chromium) == order[0], "the most informative frame")
@@ -92,7 +113,7 @@ def test_label_a_batch_by_keyboard_with_undo_reload_and_restart(chromium, tmp_pa
     code, rest = first.stop(signal.SIGINT)
     assert code == 130 and "3 labelled" in rest and "2 of 6 left" in rest
 
-    second = Review(tmp_path / "collect", out, "bob")  # a restarted review resumes
+    second = start_review(tmp_path / "collect", out, "bob")  # a restarted review resumes
     chromium.call("Page.navigate", url=second.url)
     wait_until(lambda: shown(chromium) == order[4], "the frame where the first review stopped")
     assert chromium.evaluate("document.querySelector('[data-label=Sandal] kbd').textContent") == "4"
