@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import signal
 import sys
 import threading
 
+from tfedge.edge.commands.serve_options import add_serve_arguments
 from tfedge.errors import ExitCode
 
 
@@ -19,14 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "format) with OUT/decisions.jsonl; an earlier review's OUT resumes it")
     parser.add_argument("--reviewer", default=None,
                         help="name written with each decision (default: your OS user name)")
-    parser.add_argument("--serve", metavar="[HOST:]PORT", default="8081",
-                        help="where the page is served (default 8081 on 127.0.0.1; another address "
-                             "needs --token or --insecure)")
-    parser.add_argument("--token", default=os.environ.get("TFEDGE_TOKEN"),
-                        help="secret the page asks for on every request, as ?token= (default: "
-                             "$TFEDGE_TOKEN)")
-    parser.add_argument("--insecure", action="store_true",
-                        help="allow a non-loopback --serve address without a token")
+    add_serve_arguments(parser, "the review page", default="8081")
 
 
 def default_reviewer() -> str:
