@@ -19,6 +19,7 @@ import threading
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from tfedge.edge.collection import frame_path, view_path
@@ -92,6 +93,10 @@ class _ReviewHandler(_Handler):
                 return
         except ValueError as error:
             self._error(HTTPStatus.CONFLICT, str(error))
+            return
+        except FileNotFoundError as error:
+            self._error(HTTPStatus.GONE, f"{Path(error.filename or '?').name} is gone from the collect "
+                        "folder (did the collector prune it?); skip this frame")
             return
         except OSError as error:
             self._error(HTTPStatus.INSUFFICIENT_STORAGE,

@@ -78,6 +78,17 @@ def test_page_state_frames_decide_and_undo(server, collect, tmp_path):
     assert status == 409 and body["error"] == "nothing to undo"
 
 
+def test_a_frame_pruned_from_the_collect_folder_can_be_skipped(server, collect):
+    folder, order = collect
+    frame_path(folder, order[0]).unlink()  # a running collector's storage cap removed it
+    status, body, _ = request(server, "POST", "/api/decide",
+                              {"id": order[0], "action": "label", "label": "Trouser"})
+    assert status == 410 and "is gone from the collect folder" in body["error"]
+    assert body["state"]["decided"] == 0
+    status, body, _ = request(server, "POST", "/api/decide", {"id": order[0], "action": "skip"})
+    assert status == 200 and body["state"]["skipped"] == 1
+
+
 @pytest.mark.parametrize("path", ["/../collect/x.json", "/frames/../out/decisions.jsonl",
                                   "/frames/nope.jpg", "/page.js", "/frames/%2e%2e%2fx.jpg"])
 def test_only_whitelisted_files_and_known_frames(server, path):
