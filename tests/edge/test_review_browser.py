@@ -1,6 +1,6 @@
 """`tfedge review` in a real headless Chromium: keyboard labelling, undo, a reload and a restart
-mid-way, a new class, a click; then the OUT folder and the log. Screenshot:
-test-artifacts/review_page.png."""
+mid-way, a new class, a click; then the OUT folder and the log. Screenshots:
+test-artifacts/review_page.png and review_page_phone.png."""
 
 from __future__ import annotations
 
@@ -104,6 +104,12 @@ def test_label_a_batch_by_keyboard_with_undo_reload_and_restart(chromium, start_
     wait_until(lambda: chromium.evaluate("document.getElementById('frame').naturalWidth") == 48,
                "the frame's image")
     chromium.screenshot(ARTIFACTS / "review_page.png")
+    chromium.call("Emulation.setDeviceMetricsOverride", width=390, height=844,
+                  deviceScaleFactor=2, mobile=True)
+    wait_until(lambda: chromium.evaluate("document.documentElement.scrollWidth <= innerWidth"),
+               "the page to fit a phone's width without sideways scrolling")
+    chromium.screenshot(ARTIFACTS / "review_page_phone.png")
+    chromium.call("Emulation.clearDeviceMetricsOverride")
     chromium.press("+")  # type a new class
     wait_until(lambda: chromium.evaluate("document.activeElement.id") == "new-class", "the input")
     chromium.call("Input.insertText", text="Sandal")
