@@ -38,12 +38,11 @@ def run(args: argparse.Namespace) -> int:
 
     host, port = parse_serve_address(args.serve)
     check_exposure(host, args.token, args.insecure)
-    session = ReviewSession(args.folder, args.out, args.reviewer or default_reviewer())
-    for problem in session.problems:
-        say(f"tfedge review: skipped damaged {problem}")
-    for repair in session.repairs:
-        say(f"tfedge review: {repair}")
-    with session:
+    with ReviewSession(args.folder, args.out, args.reviewer or default_reviewer()) as session:
+        for problem in session.problems:
+            say(f"tfedge review: skipped damaged {problem}")
+        for repair in session.repairs:
+            say(f"tfedge review: {repair}")
         return _serve(session, host, port, args, say)
 
 
