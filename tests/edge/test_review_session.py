@@ -1,6 +1,7 @@
 """A review with real files: OUT in the training format, the log, resume, damaged frames, bad input."""
 
 import json
+import socket
 
 import pytest
 from review_helpers import make_collection
@@ -179,3 +180,15 @@ def test_out_that_is_a_file_is_refused(session, tmp_path):
     (tmp_path / "out").write_text("mine")
     with pytest.raises(OutputError, match="is a file"):
         session(tmp_path / "collect", tmp_path / "out")
+
+
+def test_a_port_in_use_is_an_output_error_and_frees_out(tmp_path, capsys):
+    make_collection(tmp_path / "collect", count=1)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, line = run_cli(capsys, str(tmp_path / "collect"), "--out", str(tmp_path / "out"),
+                             "--serve", str(port))
+    assert code == 5 and "cannot serve on 127.0.0.1" in line
+    ReviewSession(tmp_path / "collect", tmp_path / "out", "ann").close()  # OUT is not left locked
