@@ -58,14 +58,6 @@ def _release_memory() -> None:
         pass  # not glibc: nothing to trim
 
 
-def _background_priority() -> None:
-    """Run this thread (Linux threads have their own nice value) after the inference thread."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (OSError, AttributeError):
-        pass
-
-
 class HotSwap:
     """The running classifier, and the watcher that replaces it.
 
@@ -159,7 +151,8 @@ class HotSwap:
     # -- the watcher thread -----------------------------------------------------------------
 
     def _watch(self) -> None:
-        _background_priority()
+        # Same priority as the inference thread, on purpose: a lower-priority thread that holds
+        # the interpreter lock (GIL) while the OS gives its core to others holds up inference.
         settling = None
         while not self._stop.is_set():
             requested = self._reload.wait(self.poll_s)
