@@ -143,12 +143,14 @@ def open_window(fullscreen: bool, show_top_k: bool):
 
 def build_network_sinks(args: argparse.Namespace) -> list:
     """The web and MQTT sinks `args` ask for; every option is checked before anything starts."""
-    from tfedge.edge.sinks.web import check_exposure, parse_serve_address
     from tfedge.errors import UsageError
 
     info = {"model": str(args.model)}
     address = None
     if args.serve is not None:
+        # only here: the web view's imports (http.server, hmac: OpenSSL) cost about 9 MB of RSS
+        from tfedge.edge.sinks.web import check_exposure, parse_serve_address
+
         address = parse_serve_address(args.serve)
         check_exposure(address[0], args.token, args.insecure)
     elif args.insecure:

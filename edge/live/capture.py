@@ -96,13 +96,14 @@ class Capture:
             for live frames: no tensor; the classifier prepares the frame it takes).
         realtime: for a file, pace reading at the file's frame rate and keep only the latest frame.
         backoff: delays between reconnect attempts of a live source.
-        queue_size: frames a file source may read ahead.
+        queue_size: frames a file source may read ahead (1: one decoded frame waits while one is
+            classified; more only costs memory, 2.7 MB a 720p frame).
         nice: how much lower than the inference thread this thread's CPU priority is (Linux),
             so that on a busy board the interpreter gets the CPU first.
     """
 
     def __init__(self, source, prepare=None, realtime: bool = False, backoff: Backoff = Backoff(),
-                 queue_size: int = 4, log=_stderr, nice: int = 5) -> None:
+                 queue_size: int = 1, log=_stderr, nice: int = 5) -> None:
         self.source = source
         self.prepare = prepare
         self.latest_only = bool(source.live or realtime)

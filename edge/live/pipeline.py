@@ -160,6 +160,7 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
             if any(getattr(sink, "stop_requested", False) for sink in sinks):
                 stopped_by = "output"
                 break
+            item = None  # the frame goes now, not after the next one is decoded (peak memory)
     finally:
         capture.stop()
         summary = stats.summary(capture)
