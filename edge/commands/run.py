@@ -19,8 +19,10 @@ def load_classifier(args: argparse.Namespace, command: str = "run"):
     """The Classifier for the model options; warnings become one `warning:` line on stderr."""
     from tfedge.edge.classify import open_classifier
     from tfedge.edge.interpreter import check_threads
+    from tfedge.edge.threads import limit_opencv_threads, resolve_threads
 
-    check_threads(args.threads)
+    args.threads = check_threads(resolve_threads(args.threads))
+    limit_opencv_threads()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         classifier = open_classifier(args.model, num_threads=args.threads, backend=args.backend,

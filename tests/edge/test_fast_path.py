@@ -1,6 +1,8 @@
 """The fast path of issue 12: fast area resize, pixels written into the interpreter's input
 buffer, and live frames preprocessed only when the classifier takes them."""
 
+import argparse
+import json
 import threading
 
 import cv2
@@ -11,6 +13,8 @@ from tfedge.edge.card import ModelCard
 from tfedge.edge.classify import Classifier
 from tfedge.edge.live.capture import END, Capture
 from tfedge.edge.preprocess import preprocess, resize, to_pixels
+from tfedge.edge.threads import auto_threads, threads_option
+from tfedge.main import main
 
 
 def textured(height, width, seed=0):
@@ -97,3 +101,18 @@ def test_live_frames_are_not_preprocessed_in_the_capture_thread():
             items.append(item)
     capture.stop()
     assert prepare.calls == 0 and items and all(item.tensor is None for item in items)
+
+
+def test_threads_auto_leaves_a_core_to_capture():
+    assert auto_threads(4) == 3 and auto_threads(2) == 1 and auto_threads(1) == 1
+    assert threads_option("auto") == "auto" and threads_option("3") == 3
+    with pytest.raises(argparse.ArgumentTypeError):
+        threads_option("many")
+
+
+def test_run_with_threads_auto_names_the_count_it_chose(capsys, tflite_models, labelled_video):
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
+                 "--threads", "auto", "--max-frames", "3"])
+    captured = capsys.readouterr()
+    assert code == 0 and json.loads(captured.out.splitlines()[-1])["summary"]["frames"] == 3
+    assert f"(threads: {auto_threads()})" in captured.err
