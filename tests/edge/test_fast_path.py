@@ -116,3 +116,12 @@ def test_run_with_threads_auto_names_the_count_it_chose(capsys, tflite_models, l
     captured = capsys.readouterr()
     assert code == 0 and json.loads(captured.out.splitlines()[-1])["summary"]["frames"] == 3
     assert f"(threads: {auto_threads()})" in captured.err
+
+
+def test_bench_shows_the_whole_pipeline_fps_per_thread_count(capsys, tflite_models, labelled_video):
+    code = main(["bench", str(tflite_models["int8"]), "--threads", "1", "2", "--backends", "litert",
+                 "--runs", "5", "--video", str(labelled_video), "--frames", "10", "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and [row["threads"] for row in rows] == [1, 2]
+    assert all(row["pipeline_fps"] > 0 for row in rows)
+    assert main(["bench", str(tflite_models["int8"]), "--video", "no-such.mp4"]) == 6
