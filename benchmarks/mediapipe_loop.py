@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import cv2
 import mediapipe as mp
+from loop_timing import FrameClock
 from mediapipe.tasks import python as mp_tasks
 from mediapipe.tasks.python import vision
 
@@ -31,25 +31,17 @@ def main() -> None:
         base_options=mp_tasks.BaseOptions(model_asset_path=args.model),
         running_mode=vision.RunningMode.VIDEO, max_results=3)
     classifier = vision.ImageClassifier.create_from_options(options)
-    capture = cv2.VideoCapture(args.video)
-    fps_of_file = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    frames, first, last = 0, None, None
-    while capture.isOpened():
-        ok, frame = capture.read()
-        if not ok:
-            break
+    clock = FrameClock(args.video)
+    for frame in clock:
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
-        result = classifier.classify_for_video(image, int(frames * 1000 / fps_of_file))
+        result = classifier.classify_for_video(image, int(clock.frames * 1000 / clock.file_fps))
         top = result.classifications[0].categories[0]
         cv2.putText(frame, f"{top.category_name or top.index} {top.score:.2f}", (10, 30),
                     cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 0, 0), 2)
-        frames += 1
-        last = time.perf_counter()
-        first = first or last
-    capture.release()
+        clock.tick()
     classifier.close()
-    print(json.dumps({"fps": round((frames - 1) / (last - first), 2), "frames": frames}))
+    print(json.dumps(clock.result()))
 
 
 if __name__ == "__main__":

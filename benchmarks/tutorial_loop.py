@@ -25,6 +25,7 @@ import time
 
 import cv2
 import numpy as np
+from loop_timing import FrameClock
 
 try:
     from ai_edge_litert.interpreter import Interpreter
@@ -42,12 +43,8 @@ def tutorial_loop(interpreter: Interpreter, labels: list[str], video: str) -> di
     input_detail = interpreter.get_input_details()[0]
     output_index = interpreter.get_output_details()[0]["index"]
     _, height, width, _ = input_detail["shape"]
-    capture = cv2.VideoCapture(video)
-    frames, first, last = 0, None, None
-    while capture.isOpened():
-        ok, frame = capture.read()
-        if not ok:
-            break
+    clock = FrameClock(video)
+    for frame in clock:  # cap.read() until the video ends
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         rgb = cv2.resize(rgb, (width, height))
         interpreter.set_tensor(input_detail["index"], np.expand_dims(rgb, axis=0))
@@ -56,11 +53,8 @@ def tutorial_loop(interpreter: Interpreter, labels: list[str], video: str) -> di
         best = int(np.argmax(scores))
         cv2.putText(frame, f"{labels[best]} {int(scores[best]) * 100 // 255}%", (10, 30),
                     cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 0, 0), 2)
-        frames += 1
-        last = time.perf_counter()
-        first = first or last
-    capture.release()
-    return {"fps": round((frames - 1) / (last - first), 2), "frames": frames}
+        clock.tick()
+    return clock.result()
 
 
 def invoke_only(interpreter: Interpreter, runs: int) -> dict:
