@@ -71,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.live.sources import make_source
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
     from tfedge.edge.sinks.overlay import OverlaySink
-    from tfedge.edge.sinks.triggers import TriggerSink
     from tfedge.errors import UsageError
 
     options, request, trigger = run_settings(args)
@@ -96,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         headless = window is None
         sinks = [JsonLinesSink()] if headless else [OverlaySink(window, fallback_factory=JsonLinesSink)]
         if trigger is not None:
+            from tfedge.edge.sinks.triggers import TriggerSink  # only here: subprocess is 0.5 MB
+
             sinks.append(TriggerSink(trigger))
         sinks += build_network_sinks(args)
         info = {"model": str(classifier.model.path), "backend": str(classifier.backend),
