@@ -43,6 +43,7 @@ class Frame:
     image: np.ndarray  # BGR uint8, as read; never written to after capture
     tensor: np.ndarray | None  # the model's input made by `prepare` in the capture thread (queued files)
     timestamp: float  # unix seconds when it was read
+    prepared_for: object = None  # the classifier whose `prepare` made `tensor`: only it may use it
 
 
 END = object()  # handed out once the source has ended (file) or failed for good
@@ -200,7 +201,8 @@ class Capture:
                 # live: the frame may be dropped unseen, so the inference thread prepares the
                 # one it takes; queued files: every frame is classified, prepared here meanwhile
                 tensor = self.prepare(image) if self.prepare is not None and not self.latest_only else None
-                self._hand_over(Frame(index, image, tensor, timestamp))
+                owner = getattr(self.prepare, "__self__", None) if tensor is not None else None
+                self._hand_over(Frame(index, image, tensor, timestamp, owner))
                 index += 1
                 if frame_interval:
                     ahead = started + index * frame_interval - time.perf_counter()

@@ -138,7 +138,9 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                 if capture.error is not None:
                     raise capture.error
                 break
-            prediction = classifier.classify(item.image, tensor=item.tensor)
+            # a tensor made for another classifier (before a model swap) is made again for this one
+            tensor = item.tensor if item.prepared_for is classifier else None
+            prediction = classifier.classify(item.image, tensor=tensor)
             stats.add(prediction.inference_ms)
             stable_index, stable_score = smoother.update(prediction.scores)
             result = {

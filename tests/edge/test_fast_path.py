@@ -125,3 +125,16 @@ def test_bench_shows_the_whole_pipeline_fps_per_thread_count(capsys, tflite_mode
     assert code == 0 and [row["threads"] for row in rows] == [1, 2]
     assert all(row["pipeline_fps"] > 0 for row in rows)
     assert main(["bench", str(tflite_models["int8"]), "--video", "no-such.mp4"]) == 6
+
+
+def test_file_frames_carry_the_classifier_their_tensor_was_made_for(tflite_models, labelled_video):
+    from tfedge.edge.live.sources import make_source
+
+    classifier = Classifier(tflite_models["int8"], num_threads=1)
+    source = make_source(str(labelled_video))
+    source.open()
+    capture = Capture(source, prepare=classifier.prepare).start()
+    item = capture.get(timeout=5.0)
+    capture.stop()
+    assert item.prepared_for is classifier and classifier.fits(item.tensor)
+    assert np.array_equal(item.tensor, classifier.prepare(item.image))
