@@ -7,7 +7,7 @@ import argparse
 import os
 
 # OpenCV's pool for resize and colour conversion: one thread. Preprocessing a 720p frame to 224x224
-# takes about 1 ms on one thread (tfedge.edge.preprocess.resize); a pool of one thread per core
+# takes about 0.5 ms on one thread (tfedge.edge.preprocess.resize); a pool of one thread per core
 # would wake on every frame and take cores from the interpreter's threads (on a Raspberry Pi
 # `--threads 4` wants all four), which costs more than it saves.
 OPENCV_THREADS = 1
