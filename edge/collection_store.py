@@ -1,8 +1,8 @@
 """Which candidate frames stay in the collect folder: rate limits, quotas, near-duplicates, the cap.
 
-`CollectionStore.offer` takes one candidate (its sidecar, both JPEGs already encoded and its
-image signature) and either writes it (JPEGs first, sidecar last, each atomically) or says why
-not. When a class quota, the frame count or the storage cap is reached, the least informative
+`CollectionStore.offer` takes one candidate (its sidecar, its image signature and a function
+that encodes both JPEGs, called only when needed) and either writes it (JPEGs first, sidecar
+last, each atomically) or says why not. When a class quota, the frame count or the storage cap is reached, the least informative
 kept frame (the oldest among equals) makes room, but only for a more informative one.
 
 Near-duplicates: the signature is a 64-bit difference hash (dHash) of the model's view, gray
@@ -13,6 +13,7 @@ near-duplicates, and a candidate that near-duplicates a kept frame is not kept.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,12 +129,22 @@ class CollectionStore:
         self.peak_bytes = self.bytes
         return problems
 
-    def offer(self, frame: CollectedFrame, full_jpeg: bytes, view_jpeg: bytes, image_signature: int) -> str:
-        """Keep `frame` if the limits allow; returns one of OUTCOMES. OSError when a write fails."""
+    def offer(self, frame: CollectedFrame, image_signature: int,
+              encode: Callable[[], tuple[bytes, bytes]]) -> str:
+        """Keep `frame` if the limits allow; returns one of OUTCOMES. OSError when a write fails.
+
+        `encode()` gives (full frame JPEG, model's view JPEG); it is called only for a frame that
+        is neither a near-duplicate nor over the rate limits.
+        """
+        if self._duplicate(image_signature):
+            return self._count("duplicate")
+        if self._rate_limited(frame.timestamp):
+            return self._count("rate_limited")
+        full_jpeg, view_jpeg = encode()
         sidecar = frame.to_json().encode("utf-8")
         item = Kept(frame.id, frame.label, frame.informativeness, frame.timestamp,
                     len(full_jpeg) + len(view_jpeg) + len(sidecar), image_signature)
-        outcome = self._admit(item)
+        outcome = self._make_room(item)
         if outcome == "kept":
             write_bytes_atomic(view_path(self.folder, frame.id), view_jpeg)
             write_bytes_atomic(frame_path(self.folder, frame.id), full_jpeg)
@@ -141,18 +152,20 @@ class CollectionStore:
             self.kept[item.id] = item
             self.written.append(item.timestamp)
             self.peak_bytes = max(self.peak_bytes, self.bytes)
+        return self._count(outcome)
+
+    def _count(self, outcome: str) -> str:
         self.outcomes[outcome] += 1
         return outcome
 
-    def _admit(self, item: Kept) -> str:
-        """Decide, and make room by evicting when the candidate earns it."""
+    def _duplicate(self, image_signature: int) -> bool:
+        bits = self.limits.duplicate_bits
+        return bits >= 0 and any(hamming(image_signature, kept.signature) <= bits
+                                 for kept in self.kept.values())
+
+    def _make_room(self, item: Kept) -> str:
+        """Evict for a candidate that earns its place under the quota, count and cap."""
         limits = self.limits
-        if limits.duplicate_bits >= 0 and any(
-                hamming(item.signature, kept.signature) <= limits.duplicate_bits
-                for kept in self.kept.values()):
-            return "duplicate"
-        if self._rate_limited(item.timestamp):
-            return "rate_limited"
         victims: list[Kept] = []
         same_class = [kept for kept in self.kept.values() if kept.label == item.label]
         if limits.class_quota and len(same_class) >= limits.class_quota:
@@ -191,5 +204,5 @@ class CollectionStore:
         labels = Counter(item.label for item in self.kept.values())
         return {"kept": len(self.kept), "bytes": self.bytes, "peak_bytes": self.peak_bytes,
                 "evicted": self.evicted, "per_class": dict(sorted(labels.items())),
-                **{outcome: self.outcomes[outcome] for outcome in OUTCOMES}}
+                "offered": {outcome: self.outcomes[outcome] for outcome in OUTCOMES}}
 

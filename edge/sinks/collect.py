@@ -187,10 +187,15 @@ class CollectSink:
             stable_label=result.get("stable_label"),
             model_sha256=result.get("model") or self.model_sha256, labels=self.labels,
             reason=reason, informativeness=round(1.0 - (1.0 if margin is None else float(margin)), 4))
-        view_jpeg = _jpeg(view)
-        if self.store.offer(collected, _jpeg(frame), view_jpeg, signature(view)) == "kept":
+        encoded: list[bytes] = []
+
+        def encode() -> tuple[bytes, bytes]:
+            encoded[:] = [_jpeg(frame), _jpeg(view)]
+            return encoded[0], encoded[1]
+
+        if self.store.offer(collected, signature(view), encode) == "kept":
             with self.lock:
-                self.latest.append((frame_id, view_jpeg))
+                self.latest.append((frame_id, encoded[1]))
 
     def _stop(self, why: str) -> None:
         if self.stopped is None:
