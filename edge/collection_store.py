@@ -2,8 +2,9 @@
 
 `CollectionStore.offer` takes one candidate (its sidecar, its image signature and a function
 that encodes both JPEGs, called only when needed) and either writes it (JPEGs first, sidecar
-last, each atomically) or says why not. When a class quota, the frame count or the storage cap is reached, the least informative
-kept frame (the oldest among equals) makes room, but only for a more informative one.
+last, each atomically) or says why not. When a class quota, the frame count or the storage cap
+is reached, the least informative kept frame (the oldest among equals) makes room, but only for
+a more informative one.
 
 Near-duplicates: the signature is a 64-bit difference hash (dHash) of the model's view, gray
 and shrunk to 9x8; two frames whose hashes differ in at most `duplicate_bits` bits are
