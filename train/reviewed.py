@@ -16,7 +16,7 @@ import numpy as np
 from tfedge.edge.card import ModelCard
 from tfedge.edge.labelled import image_files, load_pixels
 from tfedge.edge.preprocess import IMAGE_SUFFIXES
-from tfedge.errors import DataError
+from tfedge.errors import DataError, UsageError
 
 FORMAT_HINT = "REVIEWED/<class>/*.jpg, the training format (what `tfedge review` writes)"
 
@@ -38,9 +38,9 @@ class AddedData:
 
     def __post_init__(self) -> None:
         if not self.weight > 0:
-            raise DataError(f"--add-weight {self.weight} must be above 0")
+            raise UsageError(f"--add-weight {self.weight} must be above 0")
         if not 0 <= self.val_split < 1:
-            raise DataError(f"--add-val-split {self.val_split} must be 0 or more and below 1")
+            raise UsageError(f"--add-val-split {self.val_split} must be 0 or more and below 1")
 
     def to_config(self) -> dict:
         return {"folder": str(Path(self.folder).resolve()), "weight": self.weight,
