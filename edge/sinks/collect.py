@@ -107,6 +107,7 @@ class CollectSink:
         self.candidates = 0
         self.dropped = 0
         self.emit_ms: list[float] = []
+        self.write_ms: list[float] = []  # the writer thread's time per candidate
         self.stopped: str | None = None
         self.model_sha256 = ""
         self.labels: list[str] = list(card.labels)
@@ -171,8 +172,10 @@ class CollectSink:
                 return
             if self.stopped is not None:
                 continue
+            began = time.perf_counter()
             try:
                 self._write(*item)
+                self.write_ms.append((time.perf_counter() - began) * 1000.0)
             except OSError as error:
                 self._stop(f"writing to {self.settings.folder} failed ({error.strerror or error})")
 
@@ -215,12 +218,13 @@ class CollectSink:
 
     def facts(self) -> dict:
         self.close_writer()
-        times = np.asarray(self.emit_ms or [0.0])
+        times, writes = np.asarray(self.emit_ms or [0.0]), np.asarray(self.write_ms or [0.0])
         return {"collect": {
             "folder": str(self.settings.folder), "candidates": self.candidates,
             "queue_dropped": self.dropped, "stopped": self.stopped,
             "emit_p50_ms": round(float(np.percentile(times, 50)), 4),
             "emit_p95_ms": round(float(np.percentile(times, 95)), 4),
+            "write_p50_ms": round(float(np.percentile(writes, 50)), 4),
             **self.store.facts()}}
 
     def close_writer(self) -> None:
