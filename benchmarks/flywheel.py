@@ -92,12 +92,17 @@ def run_summary(model: Path, video: Path, *extra: str) -> dict:
 
 
 def accuracy(run: Path, images: np.ndarray, labels: np.ndarray) -> float:
+    """Held-out accuracy; `labels` are dataset indexes, the model's classes its sorted folder names."""
     import keras
+
+    from tfedge.edge.card import load_card
+    from tfedge.train.fashion_mnist import FOLDER_NAMES
 
     model = keras.models.load_model(run / "model.keras", compile=False)
     predicted = model.predict(images[..., None].astype("float32"), batch_size=256, verbose=0).argmax(axis=1)
     keras.backend.clear_session()
-    return float(np.mean(predicted == labels))
+    names = np.asarray(load_card(run / "card.json").labels)[predicted]
+    return float(np.mean(names == np.asarray(FOLDER_NAMES)[labels]))
 
 
 def near_duplicate_share(views: list[np.ndarray]) -> float:

@@ -105,6 +105,11 @@ class CollectionStore:
         self.outcomes: Counter = Counter()
         self.evicted = 0
         self.peak_bytes = 0
+        # Read by the inference thread to skip hopeless candidates before they are queued
+        # (plain floats and a dict replaced whole, so reads need no lock):
+        self.floor = -1.0  # a candidate must be at least this informative to be kept now
+        self.class_floor: dict[str, float] = {}  # the same per predicted label at its quota
+        self.rate_open_at = 0.0  # frame time before which the rate limits refuse every frame
 
     @property
     def bytes(self) -> int:
@@ -128,6 +133,7 @@ class CollectionStore:
             self.kept[frame.id] = Kept(frame.id, frame.label, frame.informativeness, frame.timestamp,
                                        size, signature(view))
         self.peak_bytes = self.bytes
+        self._update_gates(0)
         return problems
 
     def offer(self, frame: CollectedFrame, image_signature: int,
@@ -153,6 +159,7 @@ class CollectionStore:
             self.kept[item.id] = item
             self.written.append(item.timestamp)
             self.peak_bytes = max(self.peak_bytes, self.bytes)
+            self._update_gates(item.size)
         return self._count(outcome)
 
     def _count(self, outcome: str) -> str:
@@ -186,6 +193,33 @@ class CollectionStore:
         for victim in victims:
             self.remove(victim.id)
         return "kept"
+
+    def could_keep(self, label: str, informativeness: float, timestamp: float) -> bool:
+        """False when a frame would surely be refused (rate, quota, count or cap): cheap."""
+        return (timestamp >= self.rate_open_at and informativeness >= self.floor
+                and informativeness >= self.class_floor.get(label, -1.0))
+
+    def _update_gates(self, last_size: int) -> None:
+        """Recompute what `could_keep` reads, after the kept frames changed."""
+        limits, kept = self.limits, list(self.kept.values())
+        full = bool(kept) and ((limits.max_frames and len(kept) >= limits.max_frames)
+                               or self.bytes + last_size > limits.max_mb * 1e6)
+        self.floor = min(item.informativeness for item in kept) if full else -1.0
+        floors: dict[str, float] = {}
+        if limits.class_quota:
+            by_class: dict[str, list[float]] = {}
+            for item in kept:
+                by_class.setdefault(item.label, []).append(item.informativeness)
+            floors = {label: min(values) for label, values in by_class.items()
+                      if len(values) >= limits.class_quota}
+        self.class_floor = floors
+        written = list(self.written)
+        opens = [0.0]
+        if limits.per_minute and len(written) >= limits.per_minute:
+            opens.append(written[-limits.per_minute] + 60)
+        if limits.per_hour and len(written) >= limits.per_hour:
+            opens.append(written[-limits.per_hour] + 3600)
+        self.rate_open_at = max(opens)
 
     def _rate_limited(self, now: float) -> bool:
         while self.written and self.written[0] < now - 3600:

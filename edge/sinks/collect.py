@@ -1,8 +1,10 @@
 """`tfedge run --collect DIR`: keep the frames worth labelling, in their own thread.
 
 On the inference thread, `emit` only decides whether a frame is a candidate, from the result
-alone (a few comparisons), and hands candidates to a small queue; a full queue drops the
-candidate and counts it. The writer thread makes the model's view, the image signature and
+alone (a few comparisons), skips a candidate the store would surely refuse (its rate limits,
+quota, count or cap are reached and the frame is not more informative: `CollectionStore.
+could_keep`), and hands the others to a small queue; a full queue drops the candidate and
+counts it. The writer thread makes the model's view, the image signature and
 both JPEGs, and offers them to the `CollectionStore`, which applies the limits.
 
 Reasons (tfedge.edge.collection.REASONS), first match wins:
@@ -105,6 +107,7 @@ class CollectSink:
         self.queue: queue.Queue = queue.Queue(maxsize=settings.queue_size)
         self.pending: tuple[dict, np.ndarray] | None = None
         self.candidates = 0
+        self.skipped = 0  # candidates the store would surely refuse (rate, quota, count, cap)
         self.dropped = 0
         self.emit_ms: list[float] = []
         self.write_ms: list[float] = []  # the writer thread's time per candidate
@@ -139,6 +142,12 @@ class CollectSink:
         if self.stopped is None:
             for candidate in self._candidates(result, frame):
                 self.candidates += 1
+                held = candidate[0]
+                margin = _margin(held)
+                informativeness = 0.0 if margin is None else 1.0 - margin
+                if not self.store.could_keep(held["label"], informativeness, held["timestamp"]):
+                    self.skipped += 1
+                    continue
                 try:
                     self.queue.put_nowait(candidate)
                 except queue.Full:
@@ -221,7 +230,7 @@ class CollectSink:
         times, writes = np.asarray(self.emit_ms or [0.0]), np.asarray(self.write_ms or [0.0])
         return {"collect": {
             "folder": str(self.settings.folder), "candidates": self.candidates,
-            "queue_dropped": self.dropped, "stopped": self.stopped,
+            "skipped_early": self.skipped, "queue_dropped": self.dropped, "stopped": self.stopped,
             "emit_p50_ms": round(float(np.percentile(times, 50)), 4),
             "emit_p95_ms": round(float(np.percentile(times, 95)), 4),
             "write_p50_ms": round(float(np.percentile(writes, 50)), 4),
