@@ -3,9 +3,11 @@
 On the inference thread, `emit` only decides whether a frame is a candidate, from the result
 alone (a few comparisons), skips a candidate the store would surely refuse (its rate limits,
 quota, count or cap are reached and the frame is not more informative: `CollectionStore.
-could_keep`), and hands the others to a small queue; a full queue drops the candidate and
-counts it. The writer thread makes the model's view, the image signature and
-both JPEGs, and offers them to the `CollectionStore`, which applies the limits.
+could_keep`), and hands the others to a small best-first queue: when it is full, a candidate
+takes the place of the least informative waiting one, or is dropped; either way one is counted
+as dropped, and the writer takes the most informative first. The writer thread makes the
+model's view, the image signature and both JPEGs, and offers them to the `CollectionStore`,
+which applies the limits.
 
 Reasons (tfedge.edge.collection.REASONS), first match wins:
 - label_change: the frame on which the stable label changes (not the first stable label);
@@ -21,7 +23,6 @@ on stderr, and the run goes on classifying.
 from __future__ import annotations
 
 import hashlib
-import queue
 import random
 import sys
 import threading
@@ -95,6 +96,47 @@ def _jpeg(image: np.ndarray) -> bytes:
     return data.tobytes()
 
 
+class BestFirstQueue:
+    """Candidates waiting for the writer (at most `size`), most informative out first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: list[tuple[float, int, object]] = []  # (informativeness, arrival, candidate)
+        self.arrivals = 0
+        self.condition = threading.Condition()
+        self.closed = False
+
+    def offer(self, informativeness: float, candidate) -> bool:
+        """Add a candidate; False when one was dropped (this one, or a less informative one)."""
+        with self.condition:
+            self.arrivals += 1
+            entry = (informativeness, self.arrivals, candidate)
+            if len(self.items) < self.size:
+                self.items.append(entry)
+                self.condition.notify()
+                return True
+            weakest = min(range(len(self.items)), key=lambda i: self.items[i][:2])
+            if self.items[weakest][0] < informativeness:
+                self.items[weakest] = entry
+            return False
+
+    def take(self):
+        """The most informative waiting candidate (the oldest among equals); None once closed
+        and empty."""
+        with self.condition:
+            while not self.items and not self.closed:
+                self.condition.wait()
+            if not self.items:
+                return None
+            best = max(range(len(self.items)), key=lambda i: (self.items[i][0], -self.items[i][1]))
+            return self.items.pop(best)[2]
+
+    def close(self) -> None:
+        with self.condition:
+            self.closed = True
+            self.condition.notify_all()
+
+
 class CollectSink:
     """The --collect sink (see the module docstring)."""
 
@@ -104,7 +146,7 @@ class CollectSink:
         self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
         self.store = CollectionStore(settings.folder, settings.limits)
         self.random = random.Random(settings.seed)
-        self.queue: queue.Queue = queue.Queue(maxsize=settings.queue_size)
+        self.queue = BestFirstQueue(settings.queue_size)
         self.pending: tuple[dict, np.ndarray] | None = None
         self.candidates = 0
         self.skipped = 0  # candidates the store would surely refuse (rate, quota, count, cap)
@@ -148,9 +190,7 @@ class CollectSink:
                 if not self.store.could_keep(held["label"], informativeness, held["timestamp"]):
                     self.skipped += 1
                     continue
-                try:
-                    self.queue.put_nowait(candidate)
-                except queue.Full:
+                if not self.queue.offer(informativeness, candidate):
                     self.dropped += 1
         self.emit_ms.append((time.perf_counter() - began) * 1000.0)
 
@@ -176,7 +216,7 @@ class CollectSink:
 
     def _write_loop(self) -> None:
         while True:
-            item = self.queue.get()
+            item = self.queue.take()
             if item is None:
                 return
             if self.stopped is not None:
@@ -239,7 +279,7 @@ class CollectSink:
     def close_writer(self) -> None:
         """Let the writer finish the queue, then stop it."""
         if self._started:
-            self.queue.put(None)
+            self.queue.close()
             self._thread.join()
             self._started = False
 
