@@ -212,7 +212,11 @@ def main() -> int:
                 "cap_bytes": float(COLLECT_OPTIONS["--collect-max-mb"]) * 1e6,
                 "max_per_class": max(facts["per_class"].values()),
                 "quota": int(COLLECT_OPTIONS["--collect-class-quota"]),
-                "candidates": facts["candidates"], "queue_dropped": facts["queue_dropped"],
+                "base_wrong_on_random": 1 - accuracy(
+                    base, np.stack([cv2.cvtColor(frames[name][i], cv2.COLOR_BGR2GRAY) for i in picked]),
+                    truth[picked // FRAMES_PER_IMAGE]),
+                "candidates": facts["candidates"], "skipped_early": facts["skipped_early"],
+                "queue_dropped": facts["queue_dropped"],
                 "offered": facts["offered"], "evicted": facts["evicted"],
                 "emit_p50_ms": facts["emit_p50_ms"], "write_p50_ms": facts["write_p50_ms"],
                 "reasons": {r: sum(f.reason == r for f in kept) for r in {f.reason for f in kept}}})
