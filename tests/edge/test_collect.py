@@ -254,3 +254,11 @@ def test_could_keep_tells_the_inference_thread_what_would_surely_be_refused(tmp_
     offered(store, 3, label="c", informativeness=0.9, timestamp=14)
     assert not store.could_keep("d", 0.99, 15)  # 3 written in the last minute
     assert store.could_keep("d", 0.99, 71)
+
+
+def test_service_runs_with_the_collect_options(tmp_path):
+    from tfedge.edge.commands.service import _run_command
+
+    command = _run_command(tmp_path / "m.tflite", ["--source", "0", "--collect", "kept",
+                                                   "--collect-max-mb", "50"])
+    assert command[-4:] == ["--collect", "kept", "--collect-max-mb", "50"]

@@ -61,3 +61,11 @@ def test_add_needs_the_training_format(capsys, trained_run, fashion_dir, tmp_pat
         error = capsys.readouterr().err.strip().splitlines()
         assert code == DATA and len(error) == 1 and said in error[0] and "<class>/*.jpg" in error[0]
         assert not (tmp_path / "never").exists()
+
+
+def test_add_weight_must_be_positive(capsys, trained_run, fashion_dir, tmp_path):
+    reviewed = reviewed_folder(fashion_dir, tmp_path / "reviewed", per_class=1)
+    code = main(["train", "--config", str(trained_run / "config.json"), "--add", str(reviewed),
+                 "--add-weight", "0", "--out", str(tmp_path / "never")])
+    assert code == 2 and "--add-weight 0.0 must be above 0" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
