@@ -57,6 +57,7 @@ class Split:
     y_val: np.ndarray
     skipped: list[dict] = field(default_factory=list)
     sample_weight: np.ndarray | None = None  # per training image (reviewed frames, `--add-weight`)
+    original_train: int | None = None  # with `--add`: the first N training images are the original data
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.y_train, minlength=len(self.labels))
@@ -68,8 +69,15 @@ class Split:
         return float(counts.max() / max(1, counts.min()))
 
     def class_weights(self) -> np.ndarray:
-        """N / (classes * count) per class: every class contributes equally to the loss."""
+        """N / (classes * count) per class: every class contributes equally to the loss.
+
+        With `--add`, counted over the original data only (a class only the reviewed frames
+        have: over those), so frames chosen where the model is weak are not weighed back down.
+        """
         counts = np.bincount(self.y_train, minlength=len(self.labels)).astype(np.float64)
+        if self.original_train is not None:
+            original = np.bincount(self.y_train[:self.original_train], minlength=len(self.labels))
+            counts = np.where(original > 0, original, counts)
         return (counts.sum() / (len(self.labels) * np.maximum(counts, 1))).astype(np.float32)
 
 

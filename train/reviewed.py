@@ -105,7 +105,7 @@ def add_reviewed(split, reviewed: dict[str, list[Path]], labels: list[str], card
         x_train=np.concatenate([split.x_train, pixels[train]]),
         y_train=np.concatenate([remap[split.y_train], y[train]]).astype(np.int32),
         y_val=remap[split.y_val].astype(np.int32), skipped=split.skipped + skipped,
-        sample_weight=weights)
+        sample_weight=weights, original_train=len(split.y_train))
     if held.any():
         return merged, HeldOut(pixels[held], y[held], trained_on=False)
     return merged, HeldOut(pixels, y, trained_on=True)

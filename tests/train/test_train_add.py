@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 from tfedge.main import main
 
@@ -69,3 +70,15 @@ def test_add_weight_must_be_positive(capsys, trained_run, fashion_dir, tmp_path)
                  "--add-weight", "0", "--out", str(tmp_path / "never")])
     assert code == 2 and "--add-weight 0.0 must be above 0" in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
+
+
+def test_class_weights_after_add_count_the_original_data_only():
+    import numpy as np
+
+    from tfedge.train.dataset import Split
+
+    y = np.array([0, 0, 1, 1, 1, 1, 1, 2])  # 4 original images, then 4 reviewed ones
+    empty = np.zeros((8, 1, 1, 1), np.uint8)
+    split = Split(Path("."), ["a", "b", "c"], [], [], empty, y, empty[:0], y[:0], original_train=4)
+    counts = np.array([2, 2, 1])  # "b"'s 3 reviewed frames are not counted; "c" has only reviewed
+    assert np.allclose(split.class_weights(), counts.sum() / (3 * counts))
