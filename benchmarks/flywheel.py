@@ -29,6 +29,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -105,12 +106,82 @@ def accuracy(run: Path, images: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(names == np.asarray(FOLDER_NAMES)[labels]))
 
 
+def cpu_run(model: Path, video: Path, *extra: str) -> tuple[dict, float]:
+    """The run's summary and the CPU seconds (user + system) its process used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    summary = run_summary(model, video, *extra)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return summary, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def measure_cost(model: Path, video: Path, work: Path, repeats: int, checks: list[dict]) -> None:
+    """`tfedge run` with and without --collect (its default options), alternated on one video:
+    FPS, and CPU ms per frame (the process's CPU time less a 1-frame run's, over the frames),
+    which other jobs on the machine disturb far less than FPS."""
+    fps = {"plain": [], "collect": []}
+    cpu = {"plain": [], "collect": []}
+    startup = {"plain": [], "collect": []}
+    emit_ms, frames = [], 0
+    for repeat in range(repeats):
+        for name in ("plain", "collect"):
+            extra = ("--collect", str(work / f"cost_collect_{repeat}")) if name == "collect" else ()
+            summary, seconds = cpu_run(model, video, *extra)
+            fps[name].append(summary["fps"])
+            cpu[name].append(seconds)
+            frames = summary["frames"]
+            if name == "collect":
+                emit_ms.append(summary["collect"]["emit_p50_ms"])
+                shutil.rmtree(work / f"cost_collect_{repeat}")
+            extra = ("--collect", str(work / f"cost_start_{repeat}")) if name == "collect" else ()
+            startup[name].append(cpu_run(model, video, "--max-frames", "1", *extra)[1])
+    per_frame = {name: 1000 * (np.median(cpu[name]) - np.median(startup[name])) / (frames - 1)
+                 for name in cpu}
+    fps_ratio = np.median(fps["collect"]) / np.median(fps["plain"])
+    cpu_ratio = per_frame["collect"] / per_frame["plain"]
+    print(f"cost ({repeats} alternated runs each over {frames} frames, --collect with its default "
+          f"options): FPS without {np.median(fps['plain']):.0f} (runs {fps['plain']}), with "
+          f"{np.median(fps['collect']):.0f} (runs {fps['collect']}): {fps_ratio:.3f}x; CPU per frame "
+          f"without {per_frame['plain']:.4f} ms, with {per_frame['collect']:.4f} ms: {cpu_ratio:.3f}x, "
+          f"{100 * (cpu_ratio - 1):.1f}% more CPU per frame (goal: at most a 2% FPS drop); median ms "
+          f"per frame in the sink's emit {np.median(emit_ms):.4f} (goal < 2 ms)"
+          + (f"; during the experiment's runs {np.median([c['emit_p50_ms'] for c in checks]):.4f} ms, "
+             f"writer thread {np.median([c['write_p50_ms'] for c in checks]):.2f} ms per candidate"
+             if checks else ""))
+
+
 def near_duplicate_share(views: list[np.ndarray]) -> float:
     from tfedge.edge.collection_store import hamming, signature
 
     signatures = [signature(view) for view in views]
     pairs = [(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1:]]
     return sum(hamming(a, b) <= DUPLICATE_BITS for a, b in pairs) / max(1, len(pairs))
+
+
+def report_selection(rows: list[dict], checks: list[dict], streams: list[str]) -> None:
+    """The gains, near-duplicates, storage and quota lines."""
+    print("\nGains in accuracy points on the held-out half (mean ± standard deviation over seeds):")
+    for name in streams:
+        part = [row for row in rows if row["stream"] == name]
+        collected = np.array([100 * (row["collected"] - row["base"]) for row in part])
+        randomly = np.array([100 * (row["random"] - row["base"]) for row in part])
+        base = np.array([100 * row["base"] for row in part])
+        ratio = collected.mean() / randomly.mean() if randomly.mean() > 0 else float("inf")
+        print(f"  {name:7s}: base {base.mean():.2f}% ± {base.std():.2f}; collected +{collected.mean():.2f} "
+              f"± {collected.std():.2f} points; random +{randomly.mean():.2f} ± {randomly.std():.2f} "
+              f"points; collected/random gain {ratio:.2f}x (goal >= 1.5x) "
+              f"[per seed collected {np.round(collected, 2).tolist()}, "
+              f"random {np.round(randomly, 2).tolist()}]")
+    dup = max(c["near_dup_share"] for c in checks)
+    print(f"near-duplicate pairs among kept frames (dHash <= {DUPLICATE_BITS} bits): at most {dup:.2%} of "
+          f"pairs (goal < 5%); random draws: up to {max(c['random_near_dup_share'] for c in checks):.2%}; "
+          f"kept frames of the same test image: at most {max(c['same_image_pairs'] for c in checks)}")
+    print(f"storage: peak {max(c['peak_bytes'] for c in checks)} bytes, on disk at the end at most "
+          f"{max(c['on_disk'] for c in checks)} bytes, cap {checks[0]['cap_bytes']:.0f} bytes "
+          f"({'held' if all(c['peak_bytes'] <= c['cap_bytes'] for c in checks) else 'EXCEEDED'})")
+    print(f"quota: most kept frames of one predicted class {max(c['max_per_class'] for c in checks)}, "
+          f"quota {checks[0]['quota']} "
+          f"({'held' if all(c['max_per_class'] <= c['quota'] for c in checks) else 'EXCEEDED'})")
+
 
 
 def main() -> int:
@@ -121,6 +192,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--fps-repeats", type=int, default=3)
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temp one)")
+    parser.add_argument("--cost-only", action="store_true",
+                        help="only the cost lines, with the seed-0 model of an earlier run in --work")
     args = parser.parse_args()
     COLLECT_OPTIONS["--collect-max-frames"] = str(args.budget)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -162,7 +235,7 @@ def main() -> int:
 
     rows, checks = [], []
     quiet = lambda *_: None  # noqa: E731
-    for seed in range(args.seeds):
+    for seed in range(0 if args.cost_only else args.seeds):
         folder = work / f"seed{seed}"
         data = write_subset(train_x, train_y, args.per_class, seed, folder / "data")
         hparams = HParams(epochs=args.epochs, batch_size=64, seed=seed, image_size=28)
@@ -226,43 +299,10 @@ def main() -> int:
                   f"({time.perf_counter() - started:.0f} s)", flush=True)
             print(f"  collect: {json.dumps(checks[-1])}", flush=True)
 
-    print("\nGains in accuracy points on the held-out half (mean ± standard deviation over seeds):")
-    for name in streams:
-        part = [row for row in rows if row["stream"] == name]
-        collected = np.array([100 * (row["collected"] - row["base"]) for row in part])
-        randomly = np.array([100 * (row["random"] - row["base"]) for row in part])
-        base = np.array([100 * row["base"] for row in part])
-        ratio = collected.mean() / randomly.mean() if randomly.mean() > 0 else float("inf")
-        print(f"  {name:7s}: base {base.mean():.2f}% ± {base.std():.2f}; collected +{collected.mean():.2f} "
-              f"± {collected.std():.2f} points; random +{randomly.mean():.2f} ± {randomly.std():.2f} "
-              f"points; collected/random gain {ratio:.2f}x (goal >= 1.5x) "
-              f"[per seed collected {np.round(collected, 2).tolist()}, "
-              f"random {np.round(randomly, 2).tolist()}]")
-    dup = max(c["near_dup_share"] for c in checks)
-    print(f"near-duplicate pairs among kept frames (dHash <= {DUPLICATE_BITS} bits): at most {dup:.2%} of "
-          f"pairs (goal < 5%); random draws: up to {max(c['random_near_dup_share'] for c in checks):.2%}; "
-          f"kept frames of the same test image: at most {max(c['same_image_pairs'] for c in checks)}")
-    print(f"storage: peak {max(c['peak_bytes'] for c in checks)} bytes, on disk at the end at most "
-          f"{max(c['on_disk'] for c in checks)} bytes, cap {checks[0]['cap_bytes']:.0f} bytes "
-          f"({'held' if all(c['peak_bytes'] <= c['cap_bytes'] for c in checks) else 'EXCEEDED'})")
-    print(f"quota: most kept frames of one predicted class {max(c['max_per_class'] for c in checks)}, "
-          f"quota {checks[0]['quota']} "
-          f"({'held' if all(c['max_per_class'] <= c['quota'] for c in checks) else 'EXCEEDED'})")
-
-    model = work / "seed0" / "base" / "model_float32.tflite"
-    plain, collecting, emit_ms = [], [], []
-    for repeat in range(args.fps_repeats):
-        plain.append(run_summary(model, videos["clean"])["fps"])
-        summary = run_summary(model, videos["clean"], "--collect", str(work / f"fps_collect{repeat}"))
-        collecting.append(summary["fps"])
-        emit_ms.append(summary["collect"]["emit_p50_ms"])
-    ratio = np.median(collecting) / np.median(plain)
-    print(f"cost: tfedge run FPS without --collect {np.median(plain):.0f} (runs {plain}), with --collect "
-          f"(default options) {np.median(collecting):.0f} (runs {collecting}): {ratio:.3f}x, a "
-          f"{100 * (1 - ratio):.1f}% drop (goal <= 2%); median ms per frame in the sink's emit "
-          f"{np.median(emit_ms):.4f} (goal < 2 ms); during the experiment's runs "
-          f"{np.median([c['emit_p50_ms'] for c in checks]):.4f} ms, writer thread "
-          f"{np.median([c['write_p50_ms'] for c in checks]):.2f} ms per candidate")
+    if rows:
+        report_selection(rows, checks, list(streams))
+    measure_cost(work / "seed0" / "base" / "model_float32.tflite", videos["clean"], work, args.fps_repeats,
+                 checks)
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 
