@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from chromium_driver import CHROMIUM, Chromium
 from sink_helpers import wait_until
 from test_collect import picture, result, sink_for
-from test_web_browser import CHROMIUM, Chromium
 
 from tfedge.edge.sinks.web import WebSink
 
