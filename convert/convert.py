@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from tfedge import __version__
+from tfedge.convert.metadata_writer import ModelInfo, embed_metadata
 from tfedge.convert.quantize import CONFIGURE, Quantization
-from tfedge.edge.card import ModelCard, embed_card
+from tfedge.edge.card import ModelCard
 from tfedge.errors import ModelError
 
 
@@ -53,8 +54,9 @@ def _serving_function(tf, saved_model: Path, batch_size: int | None):
 
 def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
             calibration: Callable[[], Iterable[np.ndarray]] | None = None,
-            io_type: str = "uint8") -> bytes:
-    """Convert a SavedModel to .tflite bytes that carry `card` (updated with mode and hashes).
+            io_type: str = "uint8", info: ModelInfo | None = None) -> bytes:
+    """Convert a SavedModel to .tflite bytes that carry `card` (updated with mode and hashes) and
+    standard TFLite metadata (`info`: name, description, version, author, licence).
 
     Args:
         saved_model: folder of a TensorFlow SavedModel with a serving_default signature.
@@ -62,6 +64,7 @@ def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
         card: the run's card; the copy embedded records mode, io type, version and source hash.
         calibration: returns an iterable of uint8 pixel arrays (H, W, C); full-integer modes only.
         io_type: "uint8" or "int8" input and output for the full-integer modes.
+        info: the metadata's model facts (default: from the card).
     """
     import tensorflow as tf
 
@@ -82,4 +85,17 @@ def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
                       source_model_sha256=source_hash(saved_model))
     if mode.full_integer:
         provenance["io_type"] = io_type
-    return embed_card(model, card.replace(quantization=mode.value, provenance=provenance))
+    card = card.replace(quantization=mode.value, provenance=provenance)
+    return embed_metadata(model, card, info or default_info(card))
+
+
+def default_info(card: ModelCard) -> ModelInfo:
+    """Metadata model facts from a card: the run's name, a description of what it classifies."""
+    provenance = card.provenance
+    return ModelInfo(
+        name=str(provenance.get("run") or "tfedge image classifier"),
+        description=f"Image classifier of {len(card.labels)} classes ({', '.join(card.labels[:10])}"
+                    f"{', ...' if len(card.labels) > 10 else ''}), {card.backbone}, {card.quantization}; "
+                    "made with tfedge",
+        version=str(provenance.get("source_model_sha256") or ""),
+        author="", license="")
