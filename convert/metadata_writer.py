@@ -174,10 +174,13 @@ def quantized_input(model: bytes) -> bool:
     return graph.tensors[graph.inputs[0]].dtype in ("uint8", "int8")
 
 
-def embed_metadata(model: bytes, card: ModelCard, info: ModelInfo) -> bytes:
+def embed_metadata(model: bytes, card: ModelCard, info: ModelInfo,
+                   normalisation: tuple[list[float], list[float]] | None = None) -> bytes:
     """`model` carrying standard metadata built from `card` and `info`, and the card with its labels
-    as associated files (stored, so MediaPipe reads them)."""
-    metadata = build_metadata(card, info, quantized_input(model))
+    as associated files (stored, so MediaPipe reads them). `normalisation` (mean, std) replaces the
+    card's in the metadata: a uint8 model's card feeds bytes, its metadata tells the float meaning."""
+    described = card if normalisation is None else card.replace(mean=normalisation[0], std=normalisation[1])
+    metadata = build_metadata(described, info, quantized_input(model))
     return embed_card(insert_metadata_buffer(model, metadata), card)
 
 

@@ -1,0 +1,58 @@
+"""Models from elsewhere, for the "in" direction: plain TFLiteConverter output of our tiny run,
+re-wrapped to take RGB input in the common conventions ([0, 1], [-1, 1], 0..255, uint8), then
+given standard metadata by tflite-support's writer (not ours) in its own venv.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from side_venv import side_python  # tests/side_venv.py
+
+
+WRITER = Path(__file__).parent / "side_tools" / "tflite_support_write.py"
+# convention -> (how the float input maps to 0..255 pixels, metadata mean, metadata std)
+CONVENTIONS = {
+    "0,1": (lambda x: x * 255.0, 0.0, 255.0),
+    "-1,1": (lambda x: (x + 1.0) * 127.5, 127.5, 127.5),
+    "0,255": (lambda x: x, 0.0, 1.0),
+}
+
+
+def plain_model(saved_model: Path, convention: str, calibration=None) -> bytes:
+    """A .tflite with no metadata: RGB input in `convention` ("uint8": full-integer, [0, 1] float
+    semantics with uint8 input, as TF Hub's quantized classifiers)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tfedge.convert.rgb_input import rgb_to_gray_function
+
+    loaded = tf.saved_model.load(str(saved_model))
+    function = loaded.signatures["serving_default"]
+    name, spec = next(iter(function.structured_input_signature[1].items()))
+    rgb = rgb_to_gray_function(tf, function, name, spec.shape, spec.dtype, 1)
+    to_pixels = CONVENTIONS["0,1" if convention == "uint8" else convention][0]
+    outer = tf.function(lambda x: rgb(to_pixels(x)),
+                        input_signature=[tf.TensorSpec([1, *spec.shape[1:3], 3], tf.float32)])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([outer.get_concrete_function()], loaded)
+    if convention == "uint8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [np.repeat(np.asarray(p, np.float32)[None], 3 // p.shape[-1], axis=-1) / 255.0]
+            for p in calibration)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+    return converter.convert()
+
+
+def with_tflite_support_metadata(model: Path, labels: list[str], out: Path, convention: str) -> Path:
+    """`model` given standard metadata by tflite-support's ImageClassifierWriter."""
+    _, mean, std = CONVENTIONS["0,1" if convention == "uint8" else convention]
+    labels_path = out.with_suffix(".labels.txt")
+    labels_path.write_text("\n".join(labels) + "\n")
+    subprocess.run([str(side_python("tflite-support")), str(WRITER), str(model), str(labels_path),
+                    str(out), str(mean), str(std)], check=True, capture_output=True, timeout=300)
+    labels_path.unlink()
+    return out
