@@ -53,9 +53,14 @@ def read_model_file(path: str | Path) -> ModelFile:
     content, _ = read_tflite(path)
     try:
         card = read_embedded_card(content)
-        metadata = read_standard_metadata(content)
     except ValueError as error:
         raise ModelError(f"{path}: {error}") from None
+    try:
+        metadata = read_standard_metadata(content)
+    except ValueError as error:
+        if card is None:  # with a card, the card decides and damaged metadata does not matter
+            raise ModelError(f"{path}: {error}; replace it with tfedge metadata ... --overwrite") from None
+        metadata = None
     return ModelFile(path, content, card, metadata)
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from side_venv import side_python  # tests/side_venv.py
 
-
 WRITER = Path(__file__).parent / "side_tools" / "tflite_support_write.py"
 # convention -> (how the float input maps to 0..255 pixels, metadata mean, metadata std)
 CONVENTIONS = {
