@@ -42,8 +42,15 @@ def representative_dataset(calibration: Callable[[], Iterable[np.ndarray]]):
     import numpy as np
 
     def generate():
+        first = True
         for pixels in calibration():
-            yield [np.asarray(pixels, dtype=np.float32)[None]]
+            pixels = np.asarray(pixels, dtype=np.float32)
+            if first:  # one gradient over 0..255 first: the uint8 input's range is every byte, so
+                # its scale is 1 and zero point 0 even when no training image is black or white
+                # (MediaPipe and other readers feed a uint8 input raw pixel bytes)
+                yield [np.linspace(0.0, 255.0, pixels.size, dtype=np.float32).reshape(pixels.shape)[None]]
+                first = False
+            yield [pixels[None]]
 
     return generate
 
