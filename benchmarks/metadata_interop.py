@@ -14,10 +14,10 @@ Prints, for each figure of issue 11:
        files, through `inspect` and the device's card building; the slowest file's time.
 
 Test images are at the models' input size (28x28), so the figures compare the model files and
-their metadata, not MediaPipe's resizing with OpenCV's. MediaPipe (mediapipe 1.2.3) and tflite-support (0.4.4) run in their cached side venvs
-(tests/side_venv.py); the Edge TPU compiler is not installed here, so `edgetpu` is the
-Edge-TPU-ready file (the compiled file gets the same metadata copied back: see
-convert/edgetpu_compiler.py). The run takes a few minutes on 2 cores.
+their metadata, not MediaPipe's resizing with OpenCV's. MediaPipe (mediapipe 1.2.3) and
+tflite-support (0.4.4) run in their cached side venvs (tests/side_venv.py); the Edge TPU compiler
+is not installed here, so `edgetpu` is the Edge-TPU-ready file (the compiled file gets the same
+metadata copied back: see convert/edgetpu_compiler.py). It takes about 2 minutes on 2 cores.
 """
 
 from __future__ import annotations

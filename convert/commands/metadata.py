@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", type=Path, required=True,
                         help="labels.txt, one label per output in order (`0 cat` also works)")
     parser.add_argument("--input-range", default=None, metavar="0,1|-1,1|0,255",
-                        help="the range the model's float input was trained on")
+                        help="the range the model's float input was trained on (write --input-range=-1,1)")
     parser.add_argument("--mean", type=_floats, default=None, metavar="M[,M,M]",
                         help="subtracted from 0..255 pixels (one value or one per channel)")
     parser.add_argument("--std", type=_floats, default=None, metavar="S[,S,S]",

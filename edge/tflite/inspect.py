@@ -61,7 +61,7 @@ def inspect_model(path: str | Path, load_check: bool = True, timeout_s: float = 
     }
     metadata, report["metadata"] = _standard_metadata(content)
     report["mediapipe"] = {"problems": mediapipe_problems(parsed, metadata),
-                           "notes": mediapipe_notes(metadata)}
+                           "notes": mediapipe_notes(parsed, metadata)}
     report["card"], report["card_source"] = _card(path, content, parsed, metadata)
     if load_check:
         report["interpreter"] = load_in_subprocess(str(path), timeout_s)

@@ -44,9 +44,17 @@ def mediapipe_problems(model: TfliteModel, metadata: StandardMetadata | None) ->
     return problems
 
 
-def mediapipe_notes(metadata: StandardMetadata | None) -> list[str]:
-    """What MediaPipe will do short of refusing: e.g. scores without label names."""
+def mediapipe_notes(model: TfliteModel, metadata: StandardMetadata | None) -> list[str]:
+    """What MediaPipe will do short of refusing: scores without label names, bytes read askew."""
+    notes = []
     if metadata is None or metadata.labels_file() is None:
-        return ["no TENSOR_AXIS_LABELS file in standard metadata: MediaPipe reports class indexes, "
-                "not names (tfedge metadata MODEL --labels labels.txt adds them)"]
-    return []
+        notes.append("no TENSOR_AXIS_LABELS file in standard metadata: MediaPipe reports class "
+                     "indexes, not names (tfedge metadata MODEL --labels labels.txt adds them)")
+    graph = model.main
+    tensor = graph.tensors[graph.inputs[0]] if len(graph.inputs) == 1 else None
+    if tensor is not None and tensor.dtype == "uint8" and tensor.scale and (
+            abs(tensor.scale[0] - 1.0) > 1e-6 or (tensor.zero_point and tensor.zero_point[0])):
+        notes.append(f"uint8 input with scale {tensor.scale[0]:.6g}: MediaPipe feeds raw pixel bytes, "
+                     "which this model reads as other values (tfedge scales them; convert again "
+                     "with this tfedge for scale 1)")
+    return notes
