@@ -10,13 +10,11 @@ The labels and the tfedge card travel as associated files in the stored zip that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from tfedge.edge.card import CARD_NAME, LABELS_NAME, ModelCard, embed_card, strip_embedded
 from tfedge.edge.tflite.flatbuffer import FILE_IDENTIFIER, parse_tflite
-from tfedge.edge.tflite.metadata import METADATA_IDENTIFIER, METADATA_NAME
+from tfedge.edge.tflite.metadata import METADATA_IDENTIFIER, METADATA_NAME, ModelInfo
 
 # Every field written here is in schema 1.0.0 (ImageProperties, NormalizationOptions, Stats,
 # AssociatedFile name/description/type): the smallest version a parser needs to read them all.
@@ -25,17 +23,6 @@ _TENSOR_AXIS_LABELS, _UNKNOWN_FILE = 2, 0
 _COLOR_SPACE = {"RGB": 1, "BGR": 1, "GRAY": 2}  # BGR cards: the metadata has no BGR, MediaPipe feeds RGB
 _FEATURE_PROPERTIES, _IMAGE_PROPERTIES = 1, 2
 _NORMALIZATION_OPTIONS = 1
-
-
-@dataclass
-class ModelInfo:
-    """The model-level facts of the metadata (tfedge convert's --model-name and friends)."""
-
-    name: str = ""
-    description: str = ""
-    version: str = ""
-    author: str = ""
-    license: str = ""
 
 
 def _builder():

@@ -53,14 +53,20 @@ class TensorMetadata:
 
 
 @dataclass
-class StandardMetadata:
-    """A model's standard metadata: model facts, then its first subgraph's tensors."""
+class ModelInfo:
+    """The model-level facts of standard metadata (what `tfedge convert --model-name`... set)."""
 
     name: str = ""
     description: str = ""
     version: str = ""
     author: str = ""
     license: str = ""
+
+
+@dataclass
+class StandardMetadata(ModelInfo):
+    """A model's standard metadata: model facts, then its first subgraph's tensors."""
+
     min_parser_version: str = ""
     inputs: list[TensorMetadata] = field(default_factory=list)
     outputs: list[TensorMetadata] = field(default_factory=list)
