@@ -46,12 +46,20 @@ def plain_model(saved_model: Path, convention: str, calibration=None) -> bytes:
     return converter.convert()
 
 
-def with_tflite_support_metadata(model: Path, labels: list[str], out: Path, convention: str) -> Path:
-    """`model` given standard metadata by tflite-support's ImageClassifierWriter."""
+def with_tflite_support_metadata(model: Path, labels: list[str], out: Path, convention: str,
+                                 display_names: list[str] | None = None) -> Path:
+    """`model` given standard metadata by tflite-support's image classifier writer (with
+    `display_names` as a second label file, locale "en", when given)."""
     _, mean, std = CONVENTIONS["0,1" if convention == "uint8" else convention]
-    labels_path = out.with_suffix(".labels.txt")
-    labels_path.write_text("\n".join(labels) + "\n")
-    subprocess.run([str(side_python("tflite-support")), str(WRITER), str(model), str(labels_path),
-                    str(out), str(mean), str(std)], check=True, capture_output=True, timeout=300)
-    labels_path.unlink()
+    files = {"labels": labels, "display_names": display_names}
+    paths = {}
+    for name, lines in files.items():
+        if lines is not None:
+            paths[name] = out.with_name(f"{out.stem}_{name}.txt")
+            paths[name].write_text("\n".join(lines) + "\n")
+    subprocess.run([str(side_python("tflite-support")), str(WRITER), str(model), str(paths["labels"]),
+                    str(out), str(mean), str(std), *([str(paths["display_names"])] if display_names else [])],
+                   check=True, capture_output=True, timeout=300)
+    for path in paths.values():
+        path.unlink()
     return out

@@ -13,6 +13,7 @@ from mediapipe_side import compare, mediapipe_classify
 from tfedge.main import main
 
 pytestmark = pytest.mark.slow
+DISPLAY_NAMES = [f"Display {i}" for i in range(10)]
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +88,9 @@ def elsewhere(trained_run, tmp_path_factory) -> dict[str, Path]:
         name = convention.replace(",", "_").replace("-", "m")
         plain = out / f"plain_{name}.tflite"
         plain.write_bytes(plain_model(run.saved_model, convention, pixels))
-        models[convention] = with_tflite_support_metadata(plain, run.card.labels,
-                                                          out / f"{name}.tflite",
-                                                          convention)
+        models[convention] = with_tflite_support_metadata(
+            plain, run.card.labels, out / f"{name}.tflite", convention,
+            display_names=DISPLAY_NAMES if convention == "0,1" else None)
         plain.unlink()
     return models
 
@@ -103,3 +104,15 @@ def test_models_from_elsewhere_give_mediapipe_s_accuracy(elsewhere, test_images)
         assert result["loads"] and result["tfedge_warnings"] == [], (convention, result)
         assert abs(result["tfedge_accuracy"] - result["mediapipe_accuracy"]) <= 0.005, (convention, result)
         assert result["agreement"] == 1.0, (convention, result)
+
+
+@pytest.mark.real_component("tflite-support")
+def test_display_names_come_from_the_locale_label_file(elsewhere, trained_run, capsys):
+    from tfedge.edge.card import load_card
+    from tfedge.edge.classify import Classifier
+
+    classifier = Classifier(elsewhere["0,1"])
+    assert classifier.labels == load_card(trained_run / "card.json").labels
+    assert classifier.card.provenance["display_names"] == DISPLAY_NAMES
+    assert main(["inspect", str(elsewhere["0,1"]), "--no-load"]) == 0
+    assert "TENSOR_AXIS_LABELS file" in capsys.readouterr().out
