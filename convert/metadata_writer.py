@@ -20,7 +20,9 @@ from tfedge.edge.tflite.metadata import METADATA_IDENTIFIER, METADATA_NAME, Mode
 # AssociatedFile name/description/type): the smallest version a parser needs to read them all.
 MIN_PARSER_VERSION = "1.0.0"
 _TENSOR_AXIS_LABELS, _UNKNOWN_FILE = 2, 0
-_COLOR_SPACE = {"RGB": 1, "BGR": 1, "GRAY": 2}  # BGR cards: the metadata has no BGR, MediaPipe feeds RGB
+# the schema has no BGR: a BGR model says UNKNOWN, so that MediaPipe refuses it rather than
+# feeding it RGB (tfedge reads the card, which says BGR)
+_COLOR_SPACE = {"RGB": 1, "BGR": 0, "GRAY": 2}
 _FEATURE_PROPERTIES, _IMAGE_PROPERTIES = 1, 2
 _NORMALIZATION_OPTIONS = 1
 
@@ -78,7 +80,7 @@ def _input_tensor(builder, card: ModelCard, quantized: bool) -> int:
     low = [0.0] if quantized else [(0.0 - m) / s for m, s in zip(means, stds)]
     high = [255.0] if quantized else [(255.0 - m) / s for m, s in zip(means, stds)]
     name = builder.CreateString("image")
-    color = "RGB" if card.color_order != "GRAY" else "grayscale"
+    color = "grayscale" if card.color_order == "GRAY" else card.color_order
     description = builder.CreateString(
         f"Input image, {card.input_size[1]}x{card.input_size[0]} {color}, 0..255 pixels, "
         f"normalised as (pixel - mean) / std")

@@ -34,8 +34,9 @@ def mediapipe_problems(model: TfliteModel, metadata: StandardMetadata | None) ->
     if image is not None and (len(image.mean) > 1 or len(image.std) > 1) and tensor.dtype == "float32":
         problems.append(f"per-channel normalisation (mean {image.mean}, std {image.std}): MediaPipe "
                         "takes one mean and one std")
-    if image is not None and image.color_space == "GRAYSCALE":
-        problems.append("its metadata says GRAYSCALE: MediaPipe supports only RGB")
+    if image is not None and image.color_space not in (None, "RGB"):
+        problems.append(f"its metadata says colour space {image.color_space}: MediaPipe supports "
+                        "only RGB")
     for index in graph.outputs:
         output = graph.tensors[index]
         if output.dtype not in ("uint8", "float32"):
