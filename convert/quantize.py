@@ -45,10 +45,13 @@ def representative_dataset(calibration: Callable[[], Iterable[np.ndarray]]):
         first = True
         for pixels in calibration():
             pixels = np.asarray(pixels, dtype=np.float32)
-            if first:  # one gradient over 0..255 first: the uint8 input's range is every byte, so
-                # its scale is 1 and zero point 0 even when no training image is black or white
-                # (MediaPipe and other readers feed a uint8 input raw pixel bytes)
-                yield [np.linspace(0.0, 255.0, pixels.size, dtype=np.float32).reshape(pixels.shape)[None]]
+            if first:  # the first image once more with one black and one white pixel: the uint8
+                # input's range is then every byte (scale 1, zero point 0) even when no training
+                # image is black or white, as MediaPipe and other readers feed raw pixel bytes;
+                # two pixels hardly move the ranges of the layers behind
+                span = pixels.copy()
+                span[0, 0], span[-1, -1] = 0.0, 255.0
+                yield [span[None]]
                 first = False
             yield [pixels[None]]
 
