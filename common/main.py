@@ -24,6 +24,7 @@ COMMANDS = {
     "verify": ("edge", "measure a .tflite's accuracy on labelled images, per class"),
     "inspect": ("edge", "show a .tflite's card, tensors, operators, Edge TPU readiness"),
     "bench": ("edge", "measure a model's invoke latency per backend and thread count"),
+    "review": ("edge", "label collected frames in a local web page (tfedge run --collect DIR)"),
     "service": ("edge", "print or install a systemd unit that runs tfedge run at boot"),
 }
 

@@ -8,8 +8,8 @@ options of the `tfedge run` it installs with this same parser.
 from __future__ import annotations
 
 import argparse
-import os
 
+from tfedge.edge.commands.serve_options import add_serve_arguments
 from tfedge.edge.interpreter import BACKENDS
 
 SMOOTHING_CHOICES = ("average", "vote", "none")
@@ -80,14 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_network_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("live view and MQTT")
-    group.add_argument("--serve", metavar="[HOST:]PORT",
-                       help="serve a live web view (video, label, events) on 127.0.0.1:PORT, "
-                            "or on HOST (another address needs --token or --insecure)")
-    group.add_argument("--token", default=os.environ.get("TFEDGE_TOKEN"),
-                       help="secret the web view asks for on every request, as ?token= or an "
-                            "'Authorization: Bearer' header (default: $TFEDGE_TOKEN)")
-    group.add_argument("--insecure", action="store_true",
-                       help="allow --serve on a non-loopback address without a token")
+    add_serve_arguments(group, "a live web view (video, label, events)")
     group.add_argument("--serve-fps", type=float, default=15.0,
                        help="most video frames per second sent to viewers (default 15)")
     group.add_argument("--mqtt", metavar="URL",
