@@ -43,3 +43,5 @@ def test_console_script_and_wheel_layout(tmp_path):
                 assert f"{package}/{source.relative_to(ROOT / folder).as_posix()}" in names
     for asset in ("web_page.html", "web_page.js", "web_page.css"):  # the live view's page
         assert f"tfedge/edge/sinks/{asset}" in names
+    for asset in ("page.html", "page.js", "page.css"):  # the review page
+        assert f"tfedge/edge/review/{asset}" in names

@@ -9,7 +9,7 @@ import sys
 import threading
 import warnings
 
-from tfedge.edge.commands.run_options import add_arguments, run_settings
+from tfedge.edge.commands.run_options import add_arguments, collect_settings, run_settings
 from tfedge.errors import ExitCode
 
 __all__ = ["add_arguments", "run"]  # add_arguments: run_options', stdlib only
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.errors import UsageError
 
     options, request, trigger = run_settings(args)
+    collect_settings(args)  # bad --collect options end the run before anything starts
     check_opencv(args.headless)
     classifier = load_classifier(args)
     unknown = [label for label in args.on if label not in classifier.labels]
@@ -98,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
             from tfedge.edge.sinks.triggers import TriggerSink  # only here: subprocess is 0.5 MB
 
             sinks.append(TriggerSink(trigger))
-        sinks += build_network_sinks(args)
+        collect = build_collect_sink(args, classifier)
+        sinks += [collect] if collect else []
+        sinks += build_network_sinks(args, collect)
         info = {"model": str(classifier.model.path), "backend": str(classifier.backend),
                 "labels": list(classifier.labels), "source": description}
         capture = Capture(source, prepare=classifier.prepare, realtime=args.realtime).start()
@@ -144,8 +147,20 @@ def open_window(fullscreen: bool, show_top_k: bool):
     return None
 
 
-def build_network_sinks(args: argparse.Namespace) -> list:
-    """The web and MQTT sinks `args` ask for; every option is checked before anything starts."""
+def build_collect_sink(args: argparse.Namespace, classifier):
+    """The --collect sink, or None without --collect."""
+    settings = collect_settings(args)
+    if settings is None:
+        return None
+    from tfedge.edge.sinks.collect import CollectSink
+
+    return CollectSink(settings, classifier.card)
+
+
+def build_network_sinks(args: argparse.Namespace, collection=None) -> list:
+    """The web and MQTT sinks `args` ask for; every option is checked before anything starts.
+
+    `collection`: the --collect sink, whose kept frames the web page shows."""
     from tfedge.errors import UsageError
 
     info = {"model": str(args.model)}
@@ -169,7 +184,7 @@ def build_network_sinks(args: argparse.Namespace) -> list:
 
         try:
             sinks.append(WebSink(address[0], address[1], token=args.token, insecure=args.insecure,
-                                 max_fps=args.serve_fps, info=info))
+                                 max_fps=args.serve_fps, info=info, collection=collection))
         except Exception:
             for sink in sinks:
                 sink.close({})

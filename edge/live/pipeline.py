@@ -110,6 +110,14 @@ class LabelChanges:
         return event
 
 
+def top_two_margin(scores: np.ndarray) -> float:
+    """Top-1 score minus top-2 score (1.0 for a one-class model): small means unsure."""
+    if len(scores) < 2:
+        return 1.0
+    second, first = np.partition(scores, -2)[-2:]
+    return float(first - second)
+
+
 def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options: RunOptions = RunOptions(),
                  stop: threading.Event | None = None, info: dict | None = None) -> dict:
     """Classify frames from a started `capture` until it ends, `stop` is set, `max_frames` is
@@ -148,6 +156,7 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                 "timestamp": round(item.timestamp, 3),
                 "label": prediction.label,
                 "score": round(prediction.score, 4),
+                "margin": round(top_two_margin(prediction.scores), 4),
                 "top_k": [[classifier.label_of(i), round(s, 4)]
                           for i, s in top_k(prediction.scores, options.top_k, options.score_threshold)],
                 "inference_ms": round(prediction.inference_ms, 3),

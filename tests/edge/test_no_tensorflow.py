@@ -14,8 +14,8 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 
 def test_every_edge_module_imports_without_tensorflow():
     code = (
-        "import importlib, pkgutil, tfedge.edge, tfedge.edge.sinks\n"
-        "for pkg in (tfedge.edge, tfedge.edge.sinks):\n"
+        "import importlib, pkgutil, tfedge.edge, tfedge.edge.sinks, tfedge.edge.review\n"
+        "for pkg in (tfedge.edge, tfedge.edge.sinks, tfedge.edge.review):\n"
         "    for m in pkgutil.iter_modules(pkg.__path__):\n"
         "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
         "import tfedge.main; tfedge.main.build_parser()\n"

@@ -1,83 +1,25 @@
 """The live view in a real headless Chromium: a frame is shown and the label follows the video.
 
-Chromium is driven over the DevTools protocol (websocket-client). Screenshots are saved under
+Chromium is driven over the DevTools protocol (chromium_driver.py). Screenshots are saved under
 test-artifacts/.
 """
 
 from __future__ import annotations
 
-import base64
-import itertools
-import json
-import shutil
-import subprocess
-import urllib.request
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from chromium_driver import ARTIFACTS, CHROMIUM, Chromium
 from sink_helpers import PipelineThread, switching_video, wait_until
 
 from tfedge.edge.classify import Classifier
 from tfedge.edge.sinks.web import WebSink
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.real_component("chromium"),
               pytest.mark.skipif(CHROMIUM is None,
                                  reason="Chromium is not installed (apt-get install chromium)")]
-
-
-class Chromium:
-    """A headless Chromium with a fresh profile, one tab, spoken to over the DevTools protocol."""
-
-    def __init__(self, profile: Path) -> None:
-        import websocket  # websocket-client, from the dev extra
-
-        self.process = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-             "--window-size=1024,768", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = profile / "DevToolsActivePort"
-        port = wait_until(lambda: port_file.exists() and port_file.read_text().split("\n")[0],
-                          "Chromium's DevTools port")
-        pages = wait_until(lambda: self._pages(port), "a Chromium tab")
-        self.socket = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60,
-                                                  suppress_origin=True)
-        self.ids = itertools.count(1)
-
-    @staticmethod
-    def _pages(port):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
-            return [p for p in json.load(answer) if p.get("type") == "page"]
-
-    def call(self, method: str, **params) -> dict:
-        call_id = next(self.ids)
-        self.socket.send(json.dumps({"id": call_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv())
-            if message.get("id") == call_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message["result"]
-
-    def evaluate(self, expression: str):
-        answer = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return answer["result"].get("value")
-
-    def screenshot(self, path: Path) -> np.ndarray:
-        data = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-
-    def close(self) -> None:
-        self.socket.close()
-        self.process.terminate()
-        self.process.wait(30)
 
 
 @pytest.fixture
