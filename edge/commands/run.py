@@ -19,8 +19,10 @@ def load_classifier(args: argparse.Namespace, command: str = "run"):
     """The Classifier for the model options; warnings become one `warning:` line on stderr."""
     from tfedge.edge.classify import open_classifier
     from tfedge.edge.interpreter import check_threads
+    from tfedge.edge.threads import limit_opencv_threads, resolve_threads
 
-    check_threads(args.threads)
+    args.threads = check_threads(resolve_threads(args.threads))
+    limit_opencv_threads()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         classifier = open_classifier(args.model, num_threads=args.threads, backend=args.backend,
@@ -69,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.live.sources import make_source
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
     from tfedge.edge.sinks.overlay import OverlaySink
-    from tfedge.edge.sinks.triggers import TriggerSink
     from tfedge.errors import UsageError
 
     options, request, trigger = run_settings(args)
@@ -95,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         headless = window is None
         sinks = [JsonLinesSink()] if headless else [OverlaySink(window, fallback_factory=JsonLinesSink)]
         if trigger is not None:
+            from tfedge.edge.sinks.triggers import TriggerSink  # only here: subprocess is 0.5 MB
+
             sinks.append(TriggerSink(trigger))
         collect = build_collect_sink(args, classifier)
         sinks += [collect] if collect else []
@@ -158,12 +161,14 @@ def build_network_sinks(args: argparse.Namespace, collection=None) -> list:
     """The web and MQTT sinks `args` ask for; every option is checked before anything starts.
 
     `collection`: the --collect sink, whose kept frames the web page shows."""
-    from tfedge.edge.sinks.web import check_exposure, parse_serve_address
     from tfedge.errors import UsageError
 
     info = {"model": str(args.model)}
     address = None
     if args.serve is not None:
+        # only here: the web view's imports (http.server, hmac: OpenSSL) cost about 9 MB of RSS
+        from tfedge.edge.sinks.web import check_exposure, parse_serve_address
+
         address = parse_serve_address(args.serve)
         check_exposure(address[0], args.token, args.insecure)
     elif args.insecure:

@@ -11,14 +11,16 @@ import argparse
 
 from tfedge.edge.commands.serve_options import add_serve_arguments
 from tfedge.edge.interpreter import BACKENDS
+from tfedge.edge.threads import threads_option
 
 SMOOTHING_CHOICES = ("average", "vote", "none")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Options that pick the interpreter and where it runs."""
-    parser.add_argument("--threads", type=int, default=None,
-                        help="interpreter threads (1 to 64; default: the backend's own choice)")
+    parser.add_argument("--threads", type=threads_option, default=None,
+                        help="interpreter threads: 1 to 64, or auto (the cores left after capture; "
+                             "default: the backend's own choice)")
     parser.add_argument("--backend", default="auto",
                         choices=["auto", *BACKENDS],
                         help="interpreter backend (default: the first available, in this order)")

@@ -146,7 +146,9 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                 if capture.error is not None:
                     raise capture.error
                 break
-            prediction = classifier.classify(item.image, tensor=item.tensor)
+            # a tensor made for another classifier (before a model swap) is made again for this one
+            tensor = item.tensor if item.prepared_for is classifier else None
+            prediction = classifier.classify(item.image, tensor=tensor)
             stats.add(prediction.inference_ms)
             stable_index, stable_score = smoother.update(prediction.scores)
             result = {
@@ -169,6 +171,7 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
             if any(getattr(sink, "stop_requested", False) for sink in sinks):
                 stopped_by = "output"
                 break
+            item = None  # the frame goes now, not after the next one is decoded (peak memory)
     finally:
         capture.stop()
         summary = stats.summary(capture)
