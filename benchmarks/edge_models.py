@@ -51,6 +51,24 @@ def mobilenet_v2_int8(alpha: float = 1.0, size: int = 224, classes: int = 1000) 
     return path
 
 
+def plain_model(model: Path) -> Path:
+    """The same .tflite as plain TFLiteConverter output (no tfedge card), `labels.txt` beside it:
+    the files a user of the tutorial loops and of MediaPipe has."""
+    from tfedge.edge.card import read_embedded_card, strip_embedded
+    from tfedge.fileio import write_bytes_atomic
+
+    folder = CACHE / f"{model.stem}_plain"
+    path = folder / "model.tflite"
+    if path.exists():
+        return path
+    content = model.read_bytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = read_embedded_card(content).labels
+    write_bytes_atomic(folder / "labels.txt", ("\n".join(labels) + "\n").encode())
+    write_bytes_atomic(path, strip_embedded(content))
+    return path
+
+
 def textured_video(width: int, height: int, frames: int = 300, fps: float = 30.0) -> Path:
     """Path of a cached MP4 (mpeg4): a textured scene panning and changing, costly enough to
     decode to stand for camera footage (flat test images decode almost for free)."""

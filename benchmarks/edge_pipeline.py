@@ -1,116 +1,165 @@
-"""Pipeline efficiency and `tfedge run` against the usual tutorial loop, measured side by side.
+"""`tfedge run` against the loops users really run, side by side: FPS, CPU per frame, peak RSS.
 
-1. Efficiency: `tfedge run` FPS on a decoded video / the raw invoke rate of the same model and
-   thread count (bare interpreter.invoke() in a loop, measured before and after the run).
-   Goal >= 0.95.
-2. Tutorial loop: read a frame, preprocess, invoke, draw, one thread, in sequence, on the same
-   video and model, against `tfedge run` (capture and preprocessing in their own thread).
-   A 1280x720 video and MobileNetV2 1.0 224 int8: decoding plus preprocessing and inference
-   cost about the same; both costs are measured and printed. Goal >= 1.3x.
-Runs alternate (raw/run, tutorial/run) for --rounds rounds; the medians of the ratios are given.
+On one model (MobileNetV2 1.0 224 int8, uint8 in and out, plain TFLiteConverter output with
+labels.txt beside it) and one real MP4 (900 frames, 1280x720 and 640x480), each in its own
+process, one interpreter thread:
+  raw        bare `invoke()` calls on one input: the physical limit (tutorial_loop.py --invoke-only)
+  tutorial   the loop TFLite tutorials publish: read, cvtColor, cv2.resize, invoke, putText
+             (tutorial_loop.py, with where it comes from)
+  mediapipe  MediaPipe Tasks ImageClassifier in VIDEO mode, in its own venv (mediapipe_loop.py)
+  tfedge     `tfedge run --headless --threads 1`
+  +serve+mqtt  the same with `--serve` and `--mqtt` on (a real mosquitto; no viewer connected)
+FPS is what each loop measures itself (first to last classified frame); CPU per frame is the
+process's CPU time (user + system, start-up included) over the frames it classified; peak RSS is
+its high-water mark. The loops run in turn, in alternating order, for --rounds rounds; ratios are
+taken within a round and their medians printed. The machine's load is printed with them.
 
-    .venv/bin/python benchmarks/edge_pipeline.py
+    .venv/bin/python benchmarks/edge_pipeline.py [--rounds 3] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-import cv2
-import numpy as np
-from edge_common import machine_note, tfedge_run
-from edge_models import mobilenet_v2_int8, textured_video
+from edge_common import measured_run, tfedge_run
+from edge_models import mobilenet_v2_int8, plain_model, textured_video
 
-from tfedge.edge.bench import invoke_times_ms
-from tfedge.edge.classify import Classifier
-from tfedge.edge.preprocess import preprocess
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from side_venv import side_python  # noqa: E402
 
-
-def raw_invoke_rate(model, threads: int, runs: int = 100) -> float:
-    classifier = Classifier(model, num_threads=threads)
-    return 1000.0 / float(np.mean(invoke_times_ms(classifier, runs)))
+FRAMES = 900
 
 
-def decode_ms(video) -> float:
-    capture = cv2.VideoCapture(str(video))
-    frames, start = 0, time.perf_counter()
-    while capture.read()[0]:
-        frames += 1
-    capture.release()
-    return (time.perf_counter() - start) * 1000.0 / frames
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
-def tutorial_loop_fps(model, video, threads: int) -> float:
-    """The loop most tutorials show: everything in one thread, one step after the other."""
-    classifier = Classifier(model, num_threads=threads)
-    interpreter = classifier.interpreter
-    capture = cv2.VideoCapture(str(video))
-    frames, start = 0, None
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if start is None:
-            start = time.perf_counter()
-        tensor = preprocess(frame, classifier.card, classifier.input_detail)
-        interpreter.set_tensor(classifier.input_detail["index"], tensor)
-        interpreter.invoke()
-        scores = interpreter.get_tensor(classifier.output_detail["index"])[0]
-        best = int(np.argmax(scores))
-        canvas = frame.copy()
-        cv2.putText(canvas, f"{classifier.label_of(best)} {scores[best]}", (8, 28), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.8, (255, 255, 255), 2, cv2.LINE_AA)
-        frames += 1
-    capture.release()
-    return (frames - 1) / (time.perf_counter() - start)
+def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
+    """A real mosquitto on a free loopback port (for --mqtt)."""
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    port = free_port()
+    config = folder / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+                      + ("user root\n" if os.geteuid() == 0 else ""))
+    broker = subprocess.Popen([mosquitto, "-c", str(config)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return broker, port
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("mosquitto did not start")
+
+
+def child(command: list[str]) -> dict:
+    last, _, measures = measured_run(command)
+    return json.loads(last) | measures
+
+
+def loops(model: Path, video: Path, threads: str, broker_port: int) -> dict:
+    """name -> function running that loop once, returning {"fps", "frames", "cpu_s", ...}."""
+    labels = model.with_name("labels.txt")
+    tutorial = [sys.executable, str(HERE / "tutorial_loop.py"), str(model), str(labels), str(video),
+                "--threads", threads]
+    return {
+        "raw": lambda: child([*tutorial, "--invoke-only", str(FRAMES)]),
+        "tutorial": lambda: child(tutorial),
+        "mediapipe": lambda: child([str(side_python("mediapipe")), str(HERE / "mediapipe_loop.py"),
+                                    str(model), str(video)]),
+        "tfedge": lambda: tfedge_run(model, video, "--threads", threads),
+        "+serve+mqtt": lambda: tfedge_run(model, video, "--threads", threads, "--serve",
+                                          str(free_port()), "--mqtt",
+                                          f"mqtt://127.0.0.1:{broker_port}/tfedge-bench"),
+    }
+
+
+def ratio_line(name: str, values: list[float], goal: str) -> str:
+    shown = ", ".join(f"{value:.3f}" for value in values)
+    return f"  {name:<44} {statistics.median(values):6.3f}  (rounds: {shown})  goal {goal}"
+
+
+def measure_video(model: Path, video: Path, threads: str, rounds: int, broker_port: int) -> None:
+    runs = loops(model, video, threads, broker_port)
+    results: dict[str, list[dict]] = {name: [] for name in runs}
+    for round_number in range(rounds):
+        order = list(runs) if round_number % 2 == 0 else list(reversed(runs))
+        for name in order:
+            results[name].append(runs[name]())
+        line = ", ".join(f"{name} {results[name][-1]['fps']:.1f}" for name in runs)
+        print(f"round {round_number + 1} (FPS; load {os.getloadavg()[0]:.2f}): {line}", flush=True)
+
+    def per_frame_ms(result: dict) -> float:
+        return 1000.0 * result["cpu_s"] / result["frames"]
+
+    print(f"{'loop':<12}{'FPS':>9}{'CPU ms/frame':>14}{'peak RSS MB':>13}   (medians)")
+    for name, measured in results.items():
+        cpu = "" if name == "raw" else f"{statistics.median(per_frame_ms(r) for r in measured):14.2f}"
+        print(f"{name:<12}{statistics.median(r['fps'] for r in measured):9.1f}{cpu:>14}"
+              f"{statistics.median(r['peak_rss_mb'] for r in measured):13.1f}")
+
+    def ratios(top: str, bottom: str, key) -> list[float]:
+        return [key(a) / key(b) for a, b in zip(results[top], results[bottom])]
+
+    def fps(result):
+        return result["fps"]
+
+    def rss(result):
+        return result["peak_rss_mb"]
+
+    print("ratios, within each round:")
+    print(ratio_line("tfedge FPS / tutorial loop FPS", ratios("tfedge", "tutorial", fps), ">= 1.4"))
+    print(ratio_line("tfedge FPS / MediaPipe FPS", ratios("tfedge", "mediapipe", fps), ">= 1.8"))
+    print(ratio_line("tfedge FPS / raw invoke rate", ratios("tfedge", "raw", fps), ">= 0.95"))
+    print(ratio_line("tfedge CPU per frame / tutorial loop's", ratios("tfedge", "tutorial", per_frame_ms),
+                     "<= 1.0"))
+    print(ratio_line("tfedge peak RSS / tutorial loop's", ratios("tfedge", "tutorial", rss), "<= 1.0"))
+    print(ratio_line("tfedge CPU per frame / MediaPipe's", ratios("tfedge", "mediapipe", per_frame_ms),
+                     "(MediaPipe picks its own threads)"))
+    print(ratio_line("+serve+mqtt FPS / tfedge FPS", ratios("+serve+mqtt", "tfedge", fps), ">= 0.97"))
+    print(ratio_line("+serve+mqtt CPU per frame / tfedge's", ratios("+serve+mqtt", "tfedge", per_frame_ms),
+                     "<= 1.03"))
+    print(ratio_line("+serve+mqtt peak RSS / tutorial loop's", ratios("+serve+mqtt", "tutorial", rss),
+                     "<= 1.0"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", default="1")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are used")
+    parser.add_argument("--sizes", nargs="+", default=["1280x720", "640x480"])
     args = parser.parse_args()
-    threads = str(args.threads)
-    model = mobilenet_v2_int8(1.0, 224)
-
-    print("== 1. pipeline efficiency: MobileNetV2 1.0 224 int8 on a 640x480 MP4 (300 frames), threads",
-          threads)
-    video = textured_video(640, 480, frames=300)
-    ratios = []
-    for round_number in range(1, args.rounds + 1):
-        raw = raw_invoke_rate(model, args.threads, runs=300)
-        run = tfedge_run(model, video, "--threads", threads)
-        ratios.append(run["fps"] / raw)
-        print(f"round {round_number}: raw invoke rate {raw:.2f} /s, tfedge run {run['fps']:.2f} FPS "
-              f"over {run['frames']} frames (p50 inference {run['p50_inference_ms']} ms): {ratios[-1]:.3f}")
-    print(f"EFFICIENCY tfedge run FPS / raw invoke rate = {statistics.median(ratios):.3f} median of "
-          f"{args.rounds} rounds  (goal >= 0.95)")
-
-    print("\n== 2. against the tutorial loop: the same model on a 1280x720 MP4 (300 frames), threads",
-          threads)
-    big_video = textured_video(1280, 720, frames=300)
-    decode = decode_ms(big_video)
-    classifier = Classifier(model, num_threads=args.threads)
-    frame = cv2.VideoCapture(str(big_video)).read()[1]
-    start = time.perf_counter()
-    for _ in range(20):
-        classifier.prepare(frame)
-    prepare = (time.perf_counter() - start) * 1000.0 / 20
-    invoke = float(np.mean(invoke_times_ms(classifier, 100)))
-    print(f"per frame: decode {decode:.2f} ms + preprocess {prepare:.2f} ms = {decode + prepare:.2f} ms; "
-          f"invoke {invoke:.2f} ms")
-    speedups = []
-    for round_number in range(1, args.rounds + 1):
-        tutorial = tutorial_loop_fps(model, big_video, args.threads)
-        run = tfedge_run(model, big_video, "--threads", threads)
-        speedups.append(run["fps"] / tutorial)
-        print(f"round {round_number}: tutorial loop {tutorial:.2f} FPS, tfedge run {run['fps']:.2f} FPS "
-              f"over {run['frames']} frames: {speedups[-1]:.2f}x")
-    print(f"SPEED-UP tfedge run / tutorial loop = {statistics.median(speedups):.2f}x median of "
-          f"{args.rounds} rounds  (goal >= 1.3x)")
-    print("\n" + machine_note())
+    model = plain_model(mobilenet_v2_int8(1.0, 224))
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as folder:
+        broker, port = start_broker(Path(folder))
+        try:
+            for size in args.sizes:
+                width, height = (int(side) for side in size.split("x"))
+                video = textured_video(width, height, frames=FRAMES)
+                print(f"\n== {model.parent.name}/{model.name}, {video.name} ({FRAMES} frames "
+                      f"{width}x{height}), threads {args.threads}", flush=True)
+                measure_video(model, video, args.threads, args.rounds, port)
+        finally:
+            broker.terminate()
+            broker.wait(10)
+    load_after = os.getloadavg()
+    print(f"\nmachine: {os.cpu_count()} CPUs, load average (1 min) {load_before[0]:.2f} before and "
+          f"{load_after[0]:.2f} after; a shared machine, other jobs were running during these "
+          "runs, so figures are medians of alternating rounds")
 
 
 if __name__ == "__main__":

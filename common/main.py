@@ -19,6 +19,7 @@ COMMANDS = {
     "data": ("train", "export a dataset (Fashion-MNIST) as an image folder"),
     "train": ("train", "train a classifier on an image folder"),
     "convert": ("convert", "convert a trained run to .tflite (float32, int8, ...)"),
+    "metadata": ("convert", "write standard TFLite metadata (labels, scaling) into a .tflite from elsewhere"),
     "run": ("edge", "classify frames from a camera, video or folder"),
     "verify": ("edge", "measure a .tflite's accuracy on labelled images, per class"),
     "inspect": ("edge", "show a .tflite's card, tensors, operators, Edge TPU readiness"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from tfedge import __version__
+from tfedge.convert.metadata_writer import ModelInfo, embed_metadata
 from tfedge.convert.quantize import CONFIGURE, Quantization
-from tfedge.edge.card import ModelCard, embed_card
+from tfedge.convert.rgb_input import repeat_to_rgb, rgb_to_gray_function
+from tfedge.edge.card import ModelCard
 from tfedge.errors import ModelError
 
 
@@ -23,8 +26,9 @@ def source_hash(saved_model: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _serving_function(tf, saved_model: Path, batch_size: int | None):
-    """The SavedModel's serving signature (loaded), checked to take one image tensor."""
+def _serving_function(tf, saved_model: Path, batch_size: int | None, rgb_input: bool = False):
+    """The SavedModel's serving signature (loaded), checked to take one image tensor; with
+    `rgb_input`, a one-channel model behind an RGB-to-gray conversion (see convert.rgb_input)."""
     try:
         loaded = tf.saved_model.load(str(saved_model))
     except (OSError, ValueError, RuntimeError) as error:
@@ -43,9 +47,15 @@ def _serving_function(tf, saved_model: Path, batch_size: int | None):
         raise ModelError(f"{saved_model}: the model's input {', '.join(described) or 'is missing'} "
                          "is not one image (expected [batch, height, width, 1 or 3]); tfedge "
                          "converts image classifiers only")
+    name = next(iter(function.structured_input_signature[1]))
+    if rgb_input:
+        if shape[-1] != 1:
+            raise ModelError(f"{saved_model}: --rgb-input is for one-channel (gray) models, and this "
+                             "model already takes 3 channels; convert it without --rgb-input")
+        return loaded, rgb_to_gray_function(tf, function, name, shape, specs[0].dtype,
+                                            batch_size if batch_size is not None else shape[0])
     if batch_size is None:
         return loaded, function
-    name = next(iter(function.structured_input_signature[1]))
     fixed = tf.TensorSpec([batch_size, *shape[1:]], specs[0].dtype, name=name)
     static = tf.function(lambda pixels: function(**{name: pixels}), input_signature=[fixed])
     return loaded, static.get_concrete_function()
@@ -53,8 +63,9 @@ def _serving_function(tf, saved_model: Path, batch_size: int | None):
 
 def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
             calibration: Callable[[], Iterable[np.ndarray]] | None = None,
-            io_type: str = "uint8") -> bytes:
-    """Convert a SavedModel to .tflite bytes that carry `card` (updated with mode and hashes).
+            io_type: str = "uint8", info: ModelInfo | None = None, rgb_input: bool = False) -> bytes:
+    """Convert a SavedModel to .tflite bytes that carry `card` (updated with mode and hashes) and
+    standard TFLite metadata (`info`: name, description, version, author, licence).
 
     Args:
         saved_model: folder of a TensorFlow SavedModel with a serving_default signature.
@@ -62,6 +73,9 @@ def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
         card: the run's card; the copy embedded records mode, io type, version and source hash.
         calibration: returns an iterable of uint8 pixel arrays (H, W, C); full-integer modes only.
         io_type: "uint8" or "int8" input and output for the full-integer modes.
+        info: the metadata's model facts (default: from the card).
+        rgb_input: give a one-channel model an RGB input, converted to gray inside the graph
+            (for MediaPipe Tasks and other RGB-only pipelines); the card then says RGB.
     """
     import tensorflow as tf
 
@@ -69,7 +83,12 @@ def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
     if mode.needs_calibration and calibration is None:
         raise ValueError(f"{mode.value} needs calibration images")
     # the Edge TPU compiler needs static shapes: batch 1, not the SavedModel's dynamic batch
-    loaded, function = _serving_function(tf, saved_model, 1 if mode is Quantization.EDGETPU else None)
+    loaded, function = _serving_function(tf, saved_model, 1 if mode is Quantization.EDGETPU else None,
+                                         rgb_input)
+    if rgb_input:
+        calibration = repeat_to_rgb(calibration) if calibration is not None else None
+        card = card.replace(color_order="RGB", provenance=dict(
+            card.provenance, rgb_input="gray model; RGB to gray (BT.601) inside the graph"))
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], loaded)
     CONFIGURE[mode](tf, converter, calibration, io_type)
     try:
@@ -82,4 +101,24 @@ def convert(saved_model: str | Path, mode: Quantization, card: ModelCard,
                       source_model_sha256=source_hash(saved_model))
     if mode.full_integer:
         provenance["io_type"] = io_type
-    return embed_card(model, card.replace(quantization=mode.value, provenance=provenance))
+    card = card.replace(quantization=mode.value, provenance=provenance)
+    return embed_metadata(model, card, _with_defaults(info, default_info(card)))
+
+
+def _with_defaults(info: ModelInfo | None, default: ModelInfo) -> ModelInfo:
+    if info is None:
+        return default
+    return ModelInfo(**{f.name: getattr(info, f.name) or getattr(default, f.name)
+                        for f in dataclasses.fields(ModelInfo)})
+
+
+def default_info(card: ModelCard) -> ModelInfo:
+    """Metadata model facts from a card: the run's name, a description of what it classifies."""
+    provenance = card.provenance
+    return ModelInfo(
+        name=str(provenance.get("run") or "tfedge image classifier"),
+        description=f"Image classifier of {len(card.labels)} classes ({', '.join(card.labels[:10])}"
+                    f"{', ...' if len(card.labels) > 10 else ''}), {card.backbone}, {card.quantization}; "
+                    "made with tfedge",
+        version=str(provenance.get("source_model_sha256") or ""),
+        author="", license="")

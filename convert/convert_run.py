@@ -8,11 +8,15 @@ from pathlib import Path
 from tfedge.convert.calibration import calibration_pixels
 from tfedge.convert.convert import convert
 from tfedge.convert.edgetpu_compiler import READY_NAME, prepare_for_edgetpu
+from tfedge.convert.metadata_writer import ModelInfo
 from tfedge.convert.quantize import DEFAULT_CALIBRATION_IMAGES, Quantization
 from tfedge.convert.run_folder import open_run
 from tfedge.convert.variant_accuracy import format_table, keras_reference, verify_variant
 from tfedge.edge.evaluation import labelled_items
 from tfedge.edge.self_test import add_self_test
+from tfedge.edge.tflite.flatbuffer import parse_tflite
+from tfedge.edge.tflite.mediapipe_compat import mediapipe_problems
+from tfedge.edge.tflite.metadata import read_standard_metadata
 from tfedge.errors import AccuracyError
 from tfedge.fileio import check_writable_parent, write_bytes_atomic
 from tfedge.progress import progress
@@ -24,7 +28,8 @@ ALL_MODES = [q.value for q in Quantization]
 def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
                 io_type: str = "uint8", verify: bool = True, max_drop: float | None = 1.0,
                 out_dir: str | Path | None = None, verify_dir: str | Path | None = None,
-                log=print, stream=None) -> list[dict]:
+                log=print, stream=None, rgb_input: bool = False,
+                info: ModelInfo | None = None) -> list[dict]:
     """Convert a run folder to each mode; returns one row per written file.
 
     Args:
@@ -41,6 +46,10 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
         verify_dir: measure on this labelled folder (one subfolder per label) instead of the
             run's validation images, e.g. a held-out test set.
         log: prints the table and notes; stream: where progress bars go (default stderr).
+        rgb_input: give a gray model an RGB input (gray conversion inside the graph), so that
+            MediaPipe Tasks and other RGB-only pipelines run it.
+        info: the standard metadata's name, description, version, author, licence (each empty
+            field from the run: see convert.default_info).
     """
     run = open_run(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else run.path
@@ -70,13 +79,14 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
         if quantization.needs_calibration:
             model = convert(run.saved_model, quantization,
                             card.replace(provenance=dict(card.provenance, calibration_images=len(pixels))),
-                            calibration=calibration, io_type=io_type)
+                            calibration=calibration, io_type=io_type, info=info, rgb_input=rgb_input)
         else:
-            model = convert(run.saved_model, quantization, card)
+            model = convert(run.saved_model, quantization, card, info=info, rgb_input=rgb_input)
         model = add_self_test(model)
         seconds = time.perf_counter() - started
         name = READY_NAME if quantization is Quantization.EDGETPU else tflite_name(quantization.value)
         path = write_bytes_atomic(out_dir / name, model)
+        _tell_mediapipe_problems(path.name, model, log)
         row = {"variant": quantization.value, "path": str(path), "bytes": len(model),
                "convert_seconds": seconds}
         if quantization is Quantization.EDGETPU:
@@ -95,6 +105,13 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
     if max_drop is not None:
         _check_drop(rows, max_drop, len(pixels) if pixels is not None else 0)
     return rows
+
+
+def _tell_mediapipe_problems(name: str, model: bytes, log) -> None:
+    """Warn when a choice (a gray model, --io-type int8) makes a file MediaPipe Tasks cannot run."""
+    problems = mediapipe_problems(parse_tflite(model), read_standard_metadata(model))
+    if problems:
+        log(f"warning: MediaPipe Tasks cannot run {name}: {'; '.join(problems)}")
 
 
 def _check_drop(rows: list[dict], max_drop: float, calibrated_on: int) -> None:

@@ -2,7 +2,8 @@
 
 `tfedge convert --quant edgetpu` writes model_edgetpu_ready.tflite (full-integer, batch 1,
 static shapes), checks it, and, when `edgetpu_compiler` is on PATH, compiles it into
-model_edgetpu.tflite with the card embedded again (the compiler drops anything appended).
+model_edgetpu.tflite with the card and standard metadata embedded again (the compiler drops
+them).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tfedge.edge.card import embed_card, read_embedded_card
+from tfedge.convert.metadata_writer import copy_metadata
+from tfedge.edge.card import read_embedded_card
 from tfedge.edge.tflite.edgetpu import compiled_path, edgetpu_problems, ready_path
 from tfedge.edge.tflite.flatbuffer import parse_tflite
 from tfedge.errors import ModelError
@@ -101,8 +103,9 @@ def prepare_for_edgetpu(ready_path: Path, log=print) -> dict:
         return {"preflight": problems, "compiled": None}
     compiled, report = compile_model(ready_path, compiler)
     card = read_embedded_card(content)
+    # the compiler drops the standard metadata and the appended card: both are put back
     target = write_bytes_atomic(ready_path.with_name(COMPILED_NAME),
-                                embed_card(compiled, card) if card is not None else compiled)
+                                copy_metadata(content, compiled, card) if card is not None else compiled)
     log(f"Edge TPU: {report['on_edgetpu']} of {report['total']} operators on the Edge TPU; wrote {target}")
     for fallback in report["cpu_fallback"]:
         log(f"  on the CPU: {fallback['operator']} ({fallback['count']}x): {fallback['reason']}")

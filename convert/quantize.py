@@ -42,8 +42,18 @@ def representative_dataset(calibration: Callable[[], Iterable[np.ndarray]]):
     import numpy as np
 
     def generate():
+        first = True
         for pixels in calibration():
-            yield [np.asarray(pixels, dtype=np.float32)[None]]
+            pixels = np.asarray(pixels, dtype=np.float32)
+            if first:  # the first image once more with one black and one white pixel: the uint8
+                # input's range is then every byte (scale 1, zero point 0) even when no training
+                # image is black or white, as MediaPipe and other readers feed raw pixel bytes;
+                # two pixels hardly move the ranges of the layers behind
+                span = pixels.copy()
+                span[0, 0], span[-1, -1] = 0.0, 255.0
+                yield [span[None]]
+                first = False
+            yield [pixels[None]]
 
     return generate
 

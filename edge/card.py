@@ -141,10 +141,11 @@ def strip_embedded(model: bytes) -> bytes:
 def embed_card(model: bytes, card: ModelCard) -> bytes:
     """Return `model` with the card and labels appended as a zip archive (replacing any)."""
     # Appending in "a" mode to bytes that are not a zip writes absolute offsets, which every
-    # zip reader (and TFLite's metadata tools) understands.
+    # zip reader (and TFLite's metadata tools) understands. Entries are stored, not deflated:
+    # MediaPipe's reader of associated files refuses compressed entries.
     buffer = io.BytesIO(strip_embedded(model))
     buffer.seek(0, io.SEEK_END)
-    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(CARD_NAME, card.to_json())
         archive.writestr(LABELS_NAME, "\n".join(card.labels) + "\n")
     return buffer.getvalue()
@@ -165,6 +166,28 @@ def read_embedded_card(model: bytes) -> ModelCard | None:
     except _ARCHIVE_ERRORS as error:
         raise ValueError(f"the model's embedded card cannot be read ({error})") from None
     return ModelCard.from_json(text)
+
+
+def read_associated_file(model: bytes, name: str, max_bytes: int = MAX_CARD_BYTES) -> bytes | None:
+    """The entry `name` of the archive appended to a .tflite (an associated file of standard
+    metadata), or None when there is none. Reads at most `max_bytes`, whatever the archive claims,
+    so a zip bomb is refused, never inflated. Raises ValueError for a damaged or oversized entry.
+    """
+    if _zip_start(model) is None:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(model)) as archive:
+            if name not in archive.namelist():
+                return None
+            if archive.getinfo(name).file_size > max_bytes:
+                raise ValueError(f"{name} is larger than {max_bytes} bytes")
+            with archive.open(name) as entry:
+                data = entry.read(max_bytes + 1)
+    except _ARCHIVE_ERRORS as error:
+        raise ValueError(f"the model's associated file {name} cannot be read ({error})") from None
+    if len(data) > max_bytes:
+        raise ValueError(f"{name} is larger than {max_bytes} bytes")
+    return data
 
 
 def parse_labels(text: str) -> list[str]:

@@ -19,7 +19,7 @@ from tfedge.edge.interpreter import (
     resolve_backend,
 )
 from tfedge.edge.model_file import ModelFile, card_from_interpreter, read_model_file
-from tfedge.edge.preprocess import preprocess
+from tfedge.edge.preprocess import pixels_are_input, preprocess, to_pixels
 from tfedge.errors import DependencyError, ModelError
 
 
@@ -83,6 +83,8 @@ class Classifier:
         self.card: ModelCard = card_from_interpreter(self.model, self.input_detail, self.output_detail)
         self._input_index = self.input_detail["index"]
         self._output_index = self.output_detail["index"]
+        self._input_shape = tuple(int(size) for size in self.input_detail["shape"])
+        self._pixels_are_input = pixels_are_input(self.card, self.input_detail)
 
     @property
     def labels(self) -> list[str]:
@@ -91,23 +93,45 @@ class Classifier:
     def label_of(self, index: int) -> str:
         return self.card.labels[index] if index < len(self.card.labels) else str(index)
 
-    def invoke(self, tensor: np.ndarray) -> np.ndarray:
-        """Run one prepared input tensor; returns float scores."""
-        self.interpreter.set_tensor(self._input_index, tensor)
+    def invoke(self, tensor: np.ndarray | None = None) -> np.ndarray:
+        """Run one prepared input tensor (None: the one already in the input buffer); returns
+        float scores."""
+        if tensor is not None:
+            self.interpreter.set_tensor(self._input_index, tensor)
         self.interpreter.invoke()
         raw = self.interpreter.get_tensor(self._output_index)
         return to_scores(dequantize(raw, self.output_detail), self.card.outputs)
+
+    def fits(self, tensor: np.ndarray | None) -> bool:
+        """True when `tensor` was prepared for this classifier's input (shape and dtype)."""
+        return (tensor is not None and tensor.shape == self._input_shape
+                and tensor.dtype == self.input_detail["dtype"])
+
+    def load_frame(self, frame: np.ndarray) -> None:
+        """Preprocess `frame` into the interpreter's input buffer: written in place, without a
+        copy, when the model takes the pixels themselves (uint8 models); else through set_tensor."""
+        if not self._pixels_are_input:
+            self.interpreter.set_tensor(self._input_index, self.prepare(frame))
+            return
+        buffer = self.interpreter.tensor(self._input_index)()
+        to_pixels(frame, self.card, out=buffer[0])
+        del buffer  # the interpreter refuses to run while a view of its buffers is alive
 
     def prepare(self, frame: np.ndarray) -> np.ndarray:
         """The input tensor for one BGR frame (safe to call from another thread than invoke)."""
         return preprocess(frame, self.card, self.input_detail)
 
     def classify(self, frame: np.ndarray | None = None, tensor: np.ndarray | None = None) -> Prediction:
-        """Classify one BGR uint8 frame, or a tensor already made by `prepare`."""
-        if tensor is None:
-            tensor = self.prepare(frame)
+        """Classify one BGR uint8 frame, or a tensor already made by `prepare` (a tensor made
+        for another classifier's input is ignored and `frame` prepared again)."""
+        if self.fits(tensor):
+            self.interpreter.set_tensor(self._input_index, tensor)
+        elif frame is not None:
+            self.load_frame(frame)
+        else:
+            raise ValueError("classify needs a frame, or a tensor prepared for this model")
         start = time.perf_counter()
-        scores = self.invoke(tensor)
+        scores = self.invoke()
         inference_ms = (time.perf_counter() - start) * 1000.0
         index = int(np.argmax(scores))
         return Prediction(scores, index, float(scores[index]), self.label_of(index), inference_ms)

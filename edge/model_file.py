@@ -1,19 +1,20 @@
 """Loading a .tflite file for the device: its bytes, its card, and checks that it fits.
 
-Models from elsewhere (Teachable Machine, the Coral zoo) carry no card: a `labels.txt` beside
-the file gives the labels and the input tensor gives the rest.
+Models from elsewhere carry no card. Precedence: the tfedge card, then standard TFLite metadata
+(MediaPipe Model Maker, TF Hub, tflite-support), then a `labels.txt` beside the file (Teachable
+Machine, the Coral zoo), then a guess from the input tensor, which says so in one warning.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from tfedge.edge.card import LABELS_NAME, ModelCard, load_labels_file, read_embedded_card
+from tfedge.edge.metadata_card import MetadataFacts, metadata_facts, quantized_identity
 from tfedge.edge.tflite.flatbuffer import TfliteModel, parse_tflite
+from tfedge.edge.tflite.metadata import StandardMetadata, read_standard_metadata
 from tfedge.errors import ModelError
 
 
@@ -22,6 +23,7 @@ class ModelFile:
     path: Path
     content: bytes
     card: ModelCard | None  # the embedded card; None when the file has none (see card_from_interpreter)
+    metadata: StandardMetadata | None = field(default=None)  # standard TFLite metadata, if any
 
 
 def read_tflite(path: str | Path) -> tuple[bytes, TfliteModel]:
@@ -53,45 +55,67 @@ def read_model_file(path: str | Path) -> ModelFile:
         card = read_embedded_card(content)
     except ValueError as error:
         raise ModelError(f"{path}: {error}") from None
-    return ModelFile(path, content, card)
+    try:
+        metadata = read_standard_metadata(content)
+    except ValueError as error:
+        if card is None:  # with a card, the card decides and damaged metadata does not matter
+            raise ModelError(f"{path}: {error}; replace it with tfedge metadata ... --overwrite") from None
+        metadata = None
+    return ModelFile(path, content, card, metadata)
 
 
 def card_from_interpreter(model: ModelFile, input_detail: dict, output_detail: dict) -> ModelCard:
-    """The card for `model`: its own, or one built from labels.txt and the input tensor."""
+    """The card for `model`: its own, else one from its standard metadata, a labels.txt beside it
+    and its input tensor, in that order (see the module docstring)."""
     check_image_input(input_detail, model.path)
     if model.card is not None:
         return model.card
     shape = input_detail["shape"]
     labels_path = model.path.with_name(LABELS_NAME)
     num_outputs = int(output_detail["shape"][-1])
-    if labels_path.exists():
-        labels = load_labels_file(labels_path)
-    else:
+    facts = MetadataFacts()
+    if model.metadata is not None:
+        try:
+            facts = metadata_facts(model.metadata, model.content, input_detail, num_outputs)
+        except ValueError as error:
+            raise ModelError(f"{model.path}: {error}; fix or replace its metadata "
+                             "(tfedge metadata ... --overwrite)") from None
+    guessed = []
+    labels, labels_from = facts.labels, "standard metadata"
+    if labels is None and labels_path.exists():
+        labels, labels_from = load_labels_file(labels_path), str(labels_path)
+        if len(labels) == num_outputs + 1:  # some zoo label files start with a background class
+            labels = labels[1:] if labels[0].lower() in ("background", "???") else labels
+    if labels is None:
+        guessed.append("labels are shown as class indexes")
+        labels, labels_from = [str(i) for i in range(num_outputs)], None
+    mean, std = facts.mean, facts.std
+    if mean is None:
+        identity = quantized_identity(input_detail)
+        if identity is not None:  # quantized image models take raw pixel bytes
+            mean, std = [identity[0]], [identity[1]]
+        else:
+            guessed.append("its float input is assumed to take pixels scaled to [-1, 1]")
+            mean, std = [127.5], [127.5]  # the common float convention
+    if guessed:
         warnings.warn(
-            f"{model.path.name} has no embedded card and no {LABELS_NAME} beside it; "
-            "labels are shown as class indexes",
+            f"{model.path.name} has no embedded card"
+            f"{' and no ' + LABELS_NAME + ' beside it' if labels_from is None else ''}"
+            f"{'' if model.metadata is not None else ', nor standard metadata'}; "
+            + "; ".join(guessed) + " (tfedge metadata MODEL ... adds what is missing)",
             stacklevel=2,
         )
-        labels = [str(i) for i in range(num_outputs)]
-    if len(labels) == num_outputs + 1:  # some zoo label files start with a background class
-        labels = labels[1:] if labels[0].lower() in ("background", "???") else labels
-    dtype = np.dtype(input_detail["dtype"])
-    scale, zero_point = input_detail["quantization"]
-    if dtype in (np.uint8, np.int8) and scale:
-        # quantized image models take raw pixel bytes: pick mean/std that quantize to them
-        # (uint8: byte = pixel; int8: byte = pixel - 128)
-        mean = zero_point + (128 if dtype == np.int8 else 0)
-        std = 1.0 / scale
-    else:
-        mean, std = 127.5, 127.5  # the common float convention: pixels scaled to [-1, 1]
+    provenance = {"labels_from": labels_from}
+    if facts.display_names is not None:
+        provenance["display_names"] = facts.display_names
     return ModelCard(
         labels=labels,
         input_size=(int(shape[1]), int(shape[2])),
         color_order="GRAY" if int(shape[3]) == 1 else "RGB",
-        mean=[float(mean)],
-        std=[float(std)],
+        mean=mean,
+        std=std,
         backbone="unknown (no tfedge card)",
-        provenance={"labels_from": str(labels_path) if labels_path.exists() else None},
+        provenance=provenance,
     )
 
 

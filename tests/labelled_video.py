@@ -22,6 +22,14 @@ def write_labelled_video(items: list[tuple[Path, str]], path: str | Path, frame_
 
     Writes `path` and `path` + ".labels.json" (the label of every frame, in order).
     """
+    images = ((cv2.resize(decode_image(image_path), (frame_size, frame_size),
+                          interpolation=cv2.INTER_NEAREST), label) for image_path, label in items)
+    return write_frames_video(images, path, frame_size, frames_per_image, fps)
+
+
+def write_frames_video(images, path: str | Path, frame_size: int, frames_per_image: int = 1,
+                       fps: float = 30.0) -> Path:
+    """Encode each (BGR image of frame_size x frame_size, label) as `frames_per_image` frames."""
     path = Path(path)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                              (frame_size, frame_size))
@@ -29,9 +37,7 @@ def write_labelled_video(items: list[tuple[Path, str]], path: str | Path, frame_
         raise OutputError(f"{path}: OpenCV cannot write an MP4 video here")
     labels = []
     try:
-        for image_path, label in items:
-            frame = cv2.resize(decode_image(image_path), (frame_size, frame_size),
-                               interpolation=cv2.INTER_NEAREST)
+        for frame, label in images:
             for _ in range(frames_per_image):
                 writer.write(frame)
                 labels.append(label)

@@ -56,6 +56,8 @@ class Split:
     x_val: np.ndarray
     y_val: np.ndarray
     skipped: list[dict] = field(default_factory=list)
+    sample_weight: np.ndarray | None = None  # per training image (reviewed frames, `--add-weight`)
+    original_train: int | None = None  # with `--add`: the first N training images are the original data
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.y_train, minlength=len(self.labels))
@@ -67,8 +69,15 @@ class Split:
         return float(counts.max() / max(1, counts.min()))
 
     def class_weights(self) -> np.ndarray:
-        """N / (classes * count) per class: every class contributes equally to the loss."""
+        """N / (classes * count) per class: every class contributes equally to the loss.
+
+        With `--add`, counted over the original data only (a class only the reviewed frames
+        have: over those), so frames chosen where the model is weak are not weighed back down.
+        """
         counts = np.bincount(self.y_train, minlength=len(self.labels)).astype(np.float64)
+        if self.original_train is not None:
+            original = np.bincount(self.y_train[:self.original_train], minlength=len(self.labels))
+            counts = np.where(original > 0, original, counts)
         return (counts.sum() / (len(self.labels) * np.maximum(counts, 1))).astype(np.float32)
 
 
@@ -168,18 +177,21 @@ def augmentation(flip: str, seed: int):
 
 
 def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool,
-                 seed: int = 42, class_weights: np.ndarray | None = None, augment=None):
+                 seed: int = 42, class_weights: np.ndarray | None = None, augment=None,
+                 sample_weight: np.ndarray | None = None):
     """A tf.data pipeline over decoded uint8 pixels: shuffle, batch, float, augment, prefetch.
 
     The pixels are already decoded (once, in parallel) and held in memory, which is the cache;
     the pipeline converts and augments batches in parallel and prefetches the next ones while
-    the accelerator works. Training elements carry per-image class weights when given.
+    the accelerator works. Training elements carry per-image weights when given: the class
+    weight times the image's `sample_weight`.
     """
     import tensorflow as tf
 
     columns = [pixels, labels.astype(np.int32)]
-    if class_weights is not None:
-        columns.append(class_weights[labels])
+    if class_weights is not None or sample_weight is not None:
+        weights = np.ones(len(labels), np.float32) if class_weights is None else class_weights[labels]
+        columns.append((weights if sample_weight is None else weights * sample_weight).astype(np.float32))
     dataset = tf.data.Dataset.from_tensor_slices(tuple(columns))
     if training:
         dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)

@@ -34,9 +34,11 @@ from tfedge.train.checkpoint import (
 )
 from tfedge.train.dataset import Listing, Split, all_gray, list_files, load_split
 from tfedge.train.hparams import HParams
+from tfedge.train.reviewed import AddedData, add_reviewed, list_reviewed, merged_labels
 
 
-def make_card(hparams: HParams, listing: Listing, run_name: str) -> ModelCard:
+def make_card(hparams: HParams, listing: Listing, run_name: str,
+              labels: list[str] | None = None) -> ModelCard:
     backbone = Backbone.from_key(hparams.backbone)
     size = hparams.image_size or backbone.spec.default_input_size
     if not backbone.spec.min_input_size <= size <= backbone.spec.max_input_size:
@@ -49,7 +51,7 @@ def make_card(hparams: HParams, listing: Listing, run_name: str) -> ModelCard:
     if color == "gray" and not backbone.spec.supports_grayscale:
         raise UsageError(f"{backbone.spec.key} needs colour input; use --color rgb")
     return ModelCard(
-        labels=listing.labels,
+        labels=labels or listing.labels,
         input_size=(size, size),
         color_order="GRAY" if color == "gray" else "RGB",
         backbone=backbone.spec.key,
@@ -59,7 +61,8 @@ def make_card(hparams: HParams, listing: Listing, run_name: str) -> ModelCard:
 
 def _write_split(path: Path, split: Split) -> None:
     def rel(items):
-        return [[str(p.relative_to(split.root)), label] for p, label in items]
+        return [[str(p.relative_to(split.root) if p.is_relative_to(split.root) else p.resolve()), label]
+                for p, label in items]
 
     data = {"root": str(split.root.resolve()), "labels": split.labels,
             "train": rel(split.train), "val": rel(split.val), "skipped": split.skipped}
@@ -132,7 +135,7 @@ def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, st
     weights = split.class_weights() if hparams.class_weights else None
     augment = augmentation(hparams.flip, hparams.seed) if _augment_enabled(hparams) else None
     train_data = make_dataset(split.x_train, split.y_train, hparams.batch_size, True, hparams.seed,
-                              weights, augment)
+                              weights, augment, split.sample_weight)
     val_data = make_dataset(split.x_val, split.y_val, hparams.batch_size, False)
     data = (train_data, val_data, math.ceil(len(split.y_train) / hparams.batch_size))
     if transfer:
@@ -180,29 +183,50 @@ def _versions() -> dict:
 
 
 def train(data_dir: str | Path, out: str | Path, hparams: HParams, overwrite: bool = False,
-          resume: bool = False, log=print) -> dict:
-    """Train a classifier and write the run folder. Returns the metrics."""
+          resume: bool = False, log=print, added: AddedData | None = None,
+          previous_run: Path | None = None) -> dict:
+    """Train a classifier and write the run folder. Returns the metrics.
+
+    `added`: reviewed frames to train with too (tfedge.train.reviewed); the metrics and report
+    then compare the new model with `previous_run`'s (tfedge.train.compare).
+    """
     out = Path(out)
     if resume and is_complete_run(out) and not partial_path(out).is_dir():
         log(f"{out} is already complete; nothing to resume (pass --overwrite to train again)")
         return json.loads((out / METRICS_FILE).read_text())
     listing = list_files(data_dir)
-    card = make_card(hparams, listing, out.name)
+    reviewed = list_reviewed(added.folder) if added else None
+    labels, new_classes = merged_labels(listing.labels, reviewed) if reviewed else (listing.labels, [])
+    for label in new_classes:
+        log(f"--add brings a new class, {label!r}: this training adds it to the model")
+    card = make_card(hparams, listing, out.name, labels)
     placement = _place(hparams, resume)
     with run_staging(out, overwrite, resume, placement.is_chief) as staging:
         state = _start_state(staging, hparams, listing, out, resume, log)
         split = load_split(listing, card, hparams.val_split, hparams.seed)
+        if reviewed:
+            split, held = add_reviewed(split, reviewed, labels, card, added, hparams.seed)
         _log_setup(split, card, hparams, placement, log)
         model = _fit(split, card, hparams, placement, staging, state, log)
         model = _export_model(model, card, hparams, len(split.labels))
         scores = model.predict(split.x_val.astype("float32"), batch_size=hparams.batch_size, verbose=0)
         metrics = _metrics(split, scores, state)
         config = _config(data_dir, hparams, listing, placement)
+        if added:
+            from tfedge.train.compare import compare
+
+            metrics["comparison"] = compare(previous_run, model, split, held, new_classes,
+                                            hparams.batch_size)
+            config["added"] = added.to_config()
         _write_run(staging.path, model, card, split, scores, metrics, config)
     if placement.is_chief:
         from tfedge.train.report import summary_table
 
         log(summary_table(metrics, split.labels))
+        if "comparison" in metrics:
+            from tfedge.train.compare import comparison_lines
+
+            log("\n".join(comparison_lines(metrics["comparison"])))
         log(f"run written to {out} (report: {out / 'report.html'})")
     return metrics
 

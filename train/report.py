@@ -139,6 +139,23 @@ table.text td{text-align:left}img{max-width:100%}
 h2{border-bottom:1px solid #ddd;padding-bottom:2px}code{background:#f5f5f5}"""
 
 
+def _comparison(comparison: dict | None) -> str:
+    """The previous model against this one (`tfedge train --add`), or nothing."""
+    if not comparison:
+        return ""
+    from tfedge.train.compare import comparison_lines
+
+    lines = comparison_lines(comparison)
+    remarks = ("note:", "new class")
+    rows = [line for line in lines[1:] if not line.startswith(remarks)]
+    notes = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line.startswith(remarks))
+    previous = comparison["previous_run"] or "none given (train with --config runs/OLD/config.json)"
+    return (f"<h2>Compared with the previous model</h2><p>Previous run: {html.escape(previous)}. "
+            "Accuracy per true class on the previous run's validation set and on the reviewed frames "
+            f"held out of training.</p><pre>{html.escape(lines[0])}\n"
+            + html.escape("\n".join(rows)) + f"</pre>{notes}")
+
+
 def write_report(folder: Path, split, scores: np.ndarray, metrics: dict, config: dict) -> None:
     """Write the three figures as PNG files and report.html embedding them."""
     import matplotlib
@@ -181,6 +198,7 @@ def write_report(folder: Path, split, scores: np.ndarray, metrics: dict, config:
 <style>{STYLE}</style></head><body>
 <h1>Training report</h1>
 {_table(["", "value"], summary, "text")}
+{_comparison(metrics.get("comparison"))}
 <h2>Learning curves</h2>{img(CURVES_PNG)}
 <h2>Per-class precision, recall and F1 (validation)</h2>
 {_table(["class", "precision", "recall", "F1", "validation images", "training images"], per_class)}

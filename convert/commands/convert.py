@@ -34,6 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "run's validation images, e.g. a held-out test set")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip measuring each model's accuracy on the validation images")
+    parser.add_argument("--rgb-input", action="store_true",
+                        help="give a gray (one-channel) model an RGB input, converted to gray inside "
+                             "the model, so MediaPipe Tasks and other RGB-only pipelines run it")
+    metadata = parser.add_argument_group("standard TFLite metadata (read by MediaPipe, Android, Netron)")
+    metadata.add_argument("--model-name", default="", help="default: the run's name")
+    metadata.add_argument("--model-description", default="",
+                          help="default: what it classifies, its backbone and quantization")
+    metadata.add_argument("--model-version", default="", help="default: the SavedModel's hash")
+    metadata.add_argument("--author", default="", help="who made the model (default: empty)")
+    metadata.add_argument("--license", default="", help="its licence, e.g. Apache-2.0 (default: empty)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,9 +54,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-drop {args.max_drop:g} is negative; give percentage points, e.g. 1.0")
     quiet_tensorflow(args.debug)
     from tfedge.convert.convert_run import ALL_MODES, convert_run
+    from tfedge.convert.metadata_writer import ModelInfo
 
     convert_run(args.run_dir, ALL_MODES if args.all else args.quant,
                 calibration_images=args.calibration_images, io_type=args.io_type,
                 verify=not args.no_verify, max_drop=None if args.no_verify else args.max_drop,
-                out_dir=args.out_dir, verify_dir=args.verify_dir)
+                out_dir=args.out_dir, verify_dir=args.verify_dir, rgb_input=args.rgb_input,
+                info=ModelInfo(args.model_name, args.model_description, args.model_version,
+                               args.author, args.license))
     return 0

@@ -9,7 +9,7 @@ import sys
 import threading
 import warnings
 
-from tfedge.edge.commands.run_options import add_arguments, run_settings
+from tfedge.edge.commands.run_options import add_arguments, collect_settings, run_settings
 from tfedge.errors import ExitCode
 
 __all__ = ["add_arguments", "run"]  # add_arguments: run_options', stdlib only
@@ -19,8 +19,10 @@ def load_classifier(args: argparse.Namespace, command: str = "run"):
     """The Classifier for the model options; warnings become one `warning:` line on stderr."""
     from tfedge.edge.classify import open_classifier
     from tfedge.edge.interpreter import check_threads
+    from tfedge.edge.threads import limit_opencv_threads, resolve_threads
 
-    check_threads(args.threads)
+    args.threads = check_threads(resolve_threads(args.threads))
+    limit_opencv_threads()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         classifier = open_classifier(args.model, num_threads=args.threads, backend=args.backend,
@@ -75,10 +77,10 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.live.sources import make_source
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
     from tfedge.edge.sinks.overlay import OverlaySink
-    from tfedge.edge.sinks.triggers import TriggerSink
     from tfedge.errors import UsageError
 
     options, request, trigger = run_settings(args)
+    collect_settings(args)  # bad --collect options end the run before anything starts
     check_opencv(args.headless)
     classifier = load_classifier(args)
     unknown = [label for label in args.on if label not in classifier.labels]
@@ -100,8 +102,12 @@ def run(args: argparse.Namespace) -> int:
         headless = window is None
         sinks = [JsonLinesSink()] if headless else [OverlaySink(window, fallback_factory=JsonLinesSink)]
         if trigger is not None:
+            from tfedge.edge.sinks.triggers import TriggerSink  # only here: subprocess is 0.5 MB
+
             sinks.append(TriggerSink(trigger))
-        sinks += build_network_sinks(args)
+        collect = build_collect_sink(args, classifier)
+        sinks += [collect] if collect else []
+        sinks += build_network_sinks(args, collect)
         info = {"model": str(classifier.model.path), "backend": str(classifier.backend),
                 "labels": list(classifier.labels), "source": description}
         models = HotSwap(classifier, args.model, lambda _path: load_classifier(args), args.on)
@@ -155,14 +161,28 @@ def open_window(fullscreen: bool, show_top_k: bool):
     return None
 
 
-def build_network_sinks(args: argparse.Namespace) -> list:
-    """The web and MQTT sinks `args` ask for; every option is checked before anything starts."""
-    from tfedge.edge.sinks.web import check_exposure, parse_serve_address
+def build_collect_sink(args: argparse.Namespace, classifier):
+    """The --collect sink, or None without --collect."""
+    settings = collect_settings(args)
+    if settings is None:
+        return None
+    from tfedge.edge.sinks.collect import CollectSink
+
+    return CollectSink(settings, classifier.card)
+
+
+def build_network_sinks(args: argparse.Namespace, collection=None) -> list:
+    """The web and MQTT sinks `args` ask for; every option is checked before anything starts.
+
+    `collection`: the --collect sink, whose kept frames the web page shows."""
     from tfedge.errors import UsageError
 
     info = {"model": str(args.model)}
     address = None
     if args.serve is not None:
+        # only here: the web view's imports (http.server, hmac: OpenSSL) cost about 9 MB of RSS
+        from tfedge.edge.sinks.web import check_exposure, parse_serve_address
+
         address = parse_serve_address(args.serve)
         check_exposure(address[0], args.token, args.insecure)
     elif args.insecure:
@@ -178,7 +198,7 @@ def build_network_sinks(args: argparse.Namespace) -> list:
 
         try:
             sinks.append(WebSink(address[0], address[1], token=args.token, insecure=args.insecure,
-                                 max_fps=args.serve_fps, info=info))
+                                 max_fps=args.serve_fps, info=info, collection=collection))
         except Exception:
             for sink in sinks:
                 sink.close({})

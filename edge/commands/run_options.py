@@ -11,14 +11,16 @@ import argparse
 
 from tfedge.edge.commands.serve_options import add_serve_arguments
 from tfedge.edge.interpreter import BACKENDS
+from tfedge.edge.threads import threads_option
 
 SMOOTHING_CHOICES = ("average", "vote", "none")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Options that pick the interpreter and where it runs."""
-    parser.add_argument("--threads", type=int, default=None,
-                        help="interpreter threads (1 to 64; default: the backend's own choice)")
+    parser.add_argument("--threads", type=threads_option, default=None,
+                        help="interpreter threads: 1 to 64, or auto (the cores left after capture; "
+                             "default: the backend's own choice)")
     parser.add_argument("--backend", default="auto",
                         choices=["auto", *BACKENDS],
                         help="interpreter backend (default: the first available, in this order)")
@@ -76,6 +78,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     triggers.add_argument("--snapshot-dir", default=None, metavar="DIR",
                           help="save the frame as a JPEG in DIR when it fires")
     add_network_arguments(parser)
+    add_collect_arguments(parser)
+
+
+def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--collect DIR` and its reasons and limits (tfedge.edge.sinks.collect)."""
+    group = parser.add_argument_group("collect frames worth labelling")
+    group.add_argument("--collect", metavar="DIR", default=None,
+                       help="keep frames worth labelling in DIR (full frame, model's view, JSON "
+                            "sidecar); review them with `tfedge review DIR`")
+    group.add_argument("--collect-margin", type=float, default=0.2, metavar="M",
+                       help="keep frames whose top-1 minus top-2 score is below M (0: off; default 0.2)")
+    group.add_argument("--collect-no-disagreement", action="store_true",
+                       help="do not keep frames whose label flickers away from the stable label")
+    group.add_argument("--collect-no-label-change", action="store_true",
+                       help="do not keep the frame where the stable label changes")
+    group.add_argument("--collect-audit-rate", type=float, default=0.001, metavar="RATE",
+                       help="share of confident frames kept at random, to find confident mistakes "
+                            "(0: off; default 0.001)")
+    group.add_argument("--collect-per-minute", type=int, default=10, metavar="N",
+                       help="most frames kept per minute (0: no limit; default 10)")
+    group.add_argument("--collect-per-hour", type=int, default=200, metavar="N",
+                       help="most frames kept per hour (0: no limit; default 200)")
+    group.add_argument("--collect-class-quota", type=int, default=50, metavar="N",
+                       help="most frames kept per predicted label (0: no quota; default 50)")
+    group.add_argument("--collect-max-frames", type=int, default=0, metavar="N",
+                       help="most frames kept in all; then the least informative go (0: no limit)")
+    group.add_argument("--collect-max-mb", type=float, default=200.0, metavar="MB",
+                       help="storage cap; then the least informative (then oldest) go (default 200)")
+    group.add_argument("--collect-duplicate-bits", type=int, default=None, metavar="BITS",
+                       help="near-duplicate threshold: image signatures (64-bit dHash of the model's "
+                            "view) differing in at most BITS bits (default 4; -1: off)")
+    group.add_argument("--collect-seed", type=int, default=None, metavar="SEED",
+                       help="seed of the random audit (default: a new one each run)")
+
+
+def collect_settings(args: argparse.Namespace):
+    """The CollectSettings for `--collect`, or None without it (UsageError if bad)."""
+    if not getattr(args, "collect", None):
+        return None
+    from pathlib import Path
+
+    from tfedge.edge.collection_store import DEFAULT_DUPLICATE_BITS, StoreLimits
+    from tfedge.edge.sinks.collect import CollectSettings
+    from tfedge.errors import UsageError
+
+    bits = DEFAULT_DUPLICATE_BITS if args.collect_duplicate_bits is None else args.collect_duplicate_bits
+    try:
+        limits = StoreLimits(per_minute=args.collect_per_minute, per_hour=args.collect_per_hour,
+                             class_quota=args.collect_class_quota, max_frames=args.collect_max_frames,
+                             max_mb=args.collect_max_mb, duplicate_bits=bits)
+        return CollectSettings(Path(args.collect), margin=args.collect_margin,
+                               disagreement=not args.collect_no_disagreement,
+                               label_change=not args.collect_no_label_change,
+                               audit_rate=args.collect_audit_rate, limits=limits, seed=args.collect_seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def add_network_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,8 +1,11 @@
-"""Capture in its own thread: frames are read (and preprocessed) while the last one is classified.
+"""Capture in its own thread: frames are read while the last one is classified.
 
 Live sources (cameras, streams) and `realtime` files keep only the latest frame: a frame not
 yet taken when a newer one arrives is dropped and counted, so results never lag behind reality.
-Other file sources hand over every frame through a short queue. A live source that stops is
+Their frames are handed over as decoded: only the frame the classifier takes is preprocessed
+(by it, straight into the interpreter's input buffer), so a dropped frame costs only its decode.
+Other file sources hand over every frame through a short queue, each preprocessed here while the
+one before is classified. A live source that stops is
 reopened with backoff while the run goes on; each state change is logged once.
 """
 
@@ -38,8 +41,9 @@ class Backoff:
 class Frame:
     index: int  # position in the source's stream of frames (gaps are dropped frames)
     image: np.ndarray  # BGR uint8, as read; never written to after capture
-    tensor: np.ndarray | None  # the model's input, made by `prepare` in the capture thread
+    tensor: np.ndarray | None  # the model's input made by `prepare` in the capture thread (queued files)
     timestamp: float  # unix seconds when it was read
+    prepared_for: object = None  # the classifier whose `prepare` made `tensor`: only it may use it
 
 
 END = object()  # handed out once the source has ended (file) or failed for good
@@ -89,16 +93,18 @@ class Capture:
 
     Args:
         source: an opened source (see tfedge.edge.live.sources).
-        prepare: frame -> input tensor, run in the capture thread (None: no tensor).
+        prepare: frame -> input tensor, run in the capture thread for queued file frames (None, and
+            for live frames: no tensor; the classifier prepares the frame it takes).
         realtime: for a file, pace reading at the file's frame rate and keep only the latest frame.
         backoff: delays between reconnect attempts of a live source.
-        queue_size: frames a file source may read ahead.
+        queue_size: frames a file source may read ahead (1: one decoded frame waits while one is
+            classified; more only costs memory, 2.7 MB a 720p frame).
         nice: how much lower than the inference thread this thread's CPU priority is (Linux),
             so that on a busy board the interpreter gets the CPU first.
     """
 
     def __init__(self, source, prepare=None, realtime: bool = False, backoff: Backoff = Backoff(),
-                 queue_size: int = 4, log=_stderr, nice: int = 5) -> None:
+                 queue_size: int = 1, log=_stderr, nice: int = 5) -> None:
         self.source = source
         self.prepare = prepare
         self.latest_only = bool(source.live or realtime)
@@ -192,8 +198,11 @@ class Capture:
                         continue
                     break
                 timestamp = time.time()
-                tensor = self.prepare(image) if self.prepare is not None else None
-                self._hand_over(Frame(index, image, tensor, timestamp))
+                # live: the frame may be dropped unseen, so the inference thread prepares the
+                # one it takes; queued files: every frame is classified, prepared here meanwhile
+                tensor = self.prepare(image) if self.prepare is not None and not self.latest_only else None
+                owner = getattr(self.prepare, "__self__", None) if tensor is not None else None
+                self._hand_over(Frame(index, image, tensor, timestamp, owner))
                 index += 1
                 if frame_interval:
                     ahead = started + index * frame_interval - time.perf_counter()

@@ -114,6 +114,14 @@ class LabelChanges:
         return event
 
 
+def top_two_margin(scores: np.ndarray) -> float:
+    """Top-1 score minus top-2 score (1.0 for a one-class model): small means unsure."""
+    if len(scores) < 2:
+        return 1.0
+    second, first = np.partition(scores, -2)[-2:]
+    return float(first - second)
+
+
 def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options: RunOptions = RunOptions(),
                  stop: threading.Event | None = None, info: dict | None = None, models=None) -> dict:
     """Classify frames from a started `capture` until it ends, `stop` is set, `max_frames` is
@@ -145,7 +153,8 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                 if capture.error is not None:
                     raise capture.error
                 break
-            tensor, model_change = item.tensor, None
+            # a tensor made for another classifier (before a model swap) is made again for this one
+            tensor, model_change = (item.tensor if item.prepared_for is classifier else None), None
             if models is not None:  # hot swap: the model may change here, between two frames
                 classifier, tensor, model_change = models.input_for(item)
                 if model_change is not None:
@@ -158,6 +167,7 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                 "timestamp": round(item.timestamp, 3),
                 "label": prediction.label,
                 "score": round(prediction.score, 4),
+                "margin": round(top_two_margin(prediction.scores), 4),
                 "top_k": [[classifier.label_of(i), round(s, 4)]
                           for i, s in top_k(prediction.scores, options.top_k, options.score_threshold)],
                 "inference_ms": round(prediction.inference_ms, 3),
@@ -177,6 +187,7 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
             if any(getattr(sink, "stop_requested", False) for sink in sinks):
                 stopped_by = "output"
                 break
+            item = None  # the frame goes now, not after the next one is decoded (peak memory)
     finally:
         capture.stop()
         summary = stats.summary(capture)

@@ -13,7 +13,8 @@
 `result` keys:
     frame (int, the frame's index in the source; gaps are dropped frames), timestamp (unix
     seconds when captured), label and score (this frame's raw top-1), top_k ([[label, score],
-    ...] best first, at or above the score threshold), inference_ms, fps (over the last 30
+    ...] best first, at or above the score threshold), margin (top-1 minus top-2 score, of all
+    scores: small = unsure), inference_ms, fps (over the last 30
     frames), stable_label and stable_score (after temporal smoothing; stable_label is None until
     one is stable), event (None, or {"type": "label_change", "label", "previous", "score",
     "timestamp"} on the frame where the stable label changes; built by the pipeline's

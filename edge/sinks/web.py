@@ -4,7 +4,8 @@ Standard library only (http.server), so it runs on the device without a web fram
 
 - `GET /` (the page and its two assets, served from a fixed whitelist, never the filesystem),
   `GET /stream.mjpg` (the video with the label drawn on it), `GET /frame.jpg` (one frame),
-  `GET /api/status`, `GET /api/events`.
+  `GET /api/status`, `GET /api/events`; with --collect, `GET /collected/<id>.jpg` (the model's
+  view of one of the latest kept frames; their ids and count are in /api/status's "collected").
 - Bound to 127.0.0.1 unless told otherwise; another address needs a token or an explicit
   `insecure=True`. The token is checked on every request (header or `?token=`).
 - Frames are JPEG-encoded only while someone watches, at most `max_fps` per second, once per
@@ -257,9 +258,12 @@ class _Handler(BaseHTTPRequestHandler):
             body, kind = web.assets[url.path]
             self._send(HTTPStatus.OK, body, kind, head)
         elif url.path == "/api/status":
-            self._send_json({**web.state.status(), "viewers": web.publisher.viewers}, head)
+            collected = {"collected": web.collection.status()} if web.collection is not None else {}
+            self._send_json({**web.state.status(), "viewers": web.publisher.viewers, **collected}, head)
         elif url.path == "/api/events":
             self._send_json({"events": list(web.state.events)[::-1]}, head)
+        elif url.path.startswith("/collected/") and url.path.endswith(".jpg"):
+            self._send_collected(url.path[len("/collected/"):-len(".jpg")], head)
         elif url.path == "/frame.jpg":
             self._send_one_frame(head)
         elif url.path == "/stream.mjpg":
@@ -299,6 +303,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, data: dict, head: bool) -> None:
         self._send(HTTPStatus.OK, (json.dumps(data, default=str) + "\n").encode(), "application/json", head)
+
+    def _send_collected(self, frame_id: str, head: bool) -> None:
+        collection = self.server.sink.collection
+        jpeg = collection.thumbnail(frame_id) if collection is not None else None
+        if jpeg is None:
+            self._send(HTTPStatus.NOT_FOUND, b'{"error": "not found"}\n', "application/json", head)
+        else:
+            self._send(HTTPStatus.OK, jpeg, "image/jpeg", head)
 
     def _send_one_frame(self, head: bool) -> None:
         publisher = self.server.sink.publisher
@@ -371,17 +383,20 @@ class WebSink:
         insecure: allow a non-loopback address without a token.
         max_fps: cap on JPEG encoding (frames per second, all viewers together).
         info: model, backend and source shown on the page until the pipeline's `start(info)`.
+        collection: the --collect sink (its `status()` and `thumbnail(id)`), shown on the page.
     """
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = 8080, token: str | None = None,
                  insecure: bool = False, max_fps: float = 15.0, quality: int = 80,
-                 info: dict | None = None, send_timeout: float = 10.0, log=None) -> None:
+                 info: dict | None = None, send_timeout: float = 10.0, log=None,
+                 collection=None) -> None:
         check_exposure(host, token, insecure)
         if not 0 < max_fps <= 120:
             raise UsageError(f"--serve-fps {max_fps} is out of range; use 1 to 120")
         self.log = log or (lambda message: print(message, file=sys.stderr))
         self.assets = _load_assets()
         self.state = LiveState(info)
+        self.collection = collection
         self.send_timeout = send_timeout
         try:
             self.server = _WebServer(host, port, self, token)

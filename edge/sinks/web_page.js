@@ -19,6 +19,22 @@ function showStatus(s) {
   $("uptime").textContent = typeof s.uptime_s === "number" ? Math.round(s.uptime_s) + " s" : "–";
   $("model").textContent = (s.model ?? "–") + (s.model_sha ? " (" + s.model_sha + ")" : "");
   $("backend").textContent = s.backend ?? "–";
+  showCollected(s.collected);
+}
+
+function showCollected(c) {
+  $("collected").hidden = !c;
+  if (!c) return;
+  $("collected-count").textContent = c.count;
+  $("collected-stopped").textContent = c.stopped ? "(stopped: " + c.stopped + ")" : "";
+  const images = c.latest.map((id) => {
+    const image = document.createElement("img");
+    image.src = "collected/" + encodeURIComponent(id) + ".jpg" + query;
+    image.alt = "collected frame " + id;
+    return image;
+  });
+  const shown = [...$("collected-latest").children].map((image) => image.alt).join();
+  if (shown !== images.map((image) => image.alt).join()) $("collected-latest").replaceChildren(...images);
 }
 
 function showEvents(events) {

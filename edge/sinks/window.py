@@ -8,7 +8,6 @@ go on headless instead. It draws each frame with tfedge.edge.sinks.overlay.draw_
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import platform
 import sys
@@ -160,6 +159,8 @@ class WindowProcess:
     """The real screen, in a child process: `open()` -> None or why not; `show` -> False once gone."""
 
     def __init__(self, fullscreen: bool = False, show_top_k: bool = False) -> None:
+        import multiprocessing  # only with a window: 0.5 MB of RSS that --headless does without
+
         context = multiprocessing.get_context("spawn")  # never fork a process with threads and Qt
         self._connection, child = context.Pipe()
         self._process = context.Process(target=_window_process, args=(child, fullscreen, show_top_k),

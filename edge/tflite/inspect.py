@@ -18,6 +18,8 @@ from tfedge.edge.self_test import describe_self_test
 from tfedge.edge.tflite.edgetpu import COMPILED_OPERATOR, edgetpu_problems, is_compiled
 from tfedge.edge.tflite.flatbuffer import Tensor
 from tfedge.edge.tflite.load_check import load_in_subprocess
+from tfedge.edge.tflite.mediapipe_compat import mediapipe_notes, mediapipe_problems
+from tfedge.edge.tflite.metadata import StandardMetadata, read_standard_metadata
 from tfedge.errors import ModelError
 
 _NUMPY_TYPES = {"float32", "float16", "int32", "uint8", "int64", "bool", "int16", "int8", "float64"}
@@ -58,13 +60,25 @@ def inspect_model(path: str | Path, load_check: bool = True, timeout_s: float = 
         "subgraphs": len(parsed.subgraphs),
         "edgetpu": {"compiled": is_compiled(parsed), "problems": edgetpu_problems(parsed)},
     }
-    report["card"], report["card_source"] = _card(path, content, parsed)
+    metadata, report["metadata"] = _standard_metadata(content)
+    report["mediapipe"] = {"problems": mediapipe_problems(parsed, metadata),
+                           "notes": mediapipe_notes(parsed, metadata)}
+    report["card"], report["card_source"] = _card(path, content, parsed, metadata)
     if load_check:
         report["interpreter"] = load_in_subprocess(str(path), timeout_s)
     return report
 
 
-def _card(path: Path, content: bytes, parsed) -> tuple[dict | None, str]:
+def _standard_metadata(content: bytes) -> tuple[StandardMetadata | None, dict | str | None]:
+    """(metadata, what the report shows): a dict, None when absent, a one-line reason when damaged."""
+    try:
+        metadata = read_standard_metadata(content)
+    except ValueError as error:
+        return None, f"unreadable ({error})"
+    return metadata, (dataclasses.asdict(metadata) if metadata is not None else None)
+
+
+def _card(path: Path, content: bytes, parsed, metadata: StandardMetadata | None) -> tuple[dict | None, str]:
     try:
         card = read_embedded_card(content)
     except ValueError as error:
@@ -74,7 +88,7 @@ def _card(path: Path, content: bytes, parsed) -> tuple[dict | None, str]:
     graph = parsed.main
     if not graph.inputs or not graph.outputs:
         return None, "none (the model has no input or output)"
-    model = ModelFile(path, content, None)
+    model = ModelFile(path, content, None, metadata)
     try:
         with warnings.catch_warnings():  # the report says where the labels came from instead
             warnings.simplefilter("ignore")
@@ -82,7 +96,9 @@ def _card(path: Path, content: bytes, parsed) -> tuple[dict | None, str]:
                                          tensor_detail(graph.tensors[graph.outputs[0]]))
     except (ModelError, ValueError, IndexError) as error:
         return None, f"none ({error})"
-    source = LABELS_NAME if path.with_name(LABELS_NAME).exists() else "none (labels shown as indexes)"
+    labels_from = card.provenance.get("labels_from")
+    source = ("standard metadata" if labels_from == "standard metadata" else LABELS_NAME if labels_from
+              else "none (labels shown as indexes)")
     return dataclasses.asdict(card), f"built from {source} and the input tensor"
 
 
@@ -96,6 +112,26 @@ def _format_tensor(tensor: dict) -> str:
     elif quantization:
         text += f", per-channel ({quantization['per_channel']} scales, axis {quantization['axis']})"
     return text
+
+
+def _format_metadata(metadata: dict | str | None) -> list[str]:
+    if not isinstance(metadata, dict):
+        return [f"standard metadata: {metadata or 'none'}"]
+    lines = ["standard metadata:"]
+    for key in ("name", "description", "version", "author", "license", "min_parser_version"):
+        if metadata.get(key):
+            lines.append(f"  {key}: {metadata[key]}")
+    for kind in ("inputs", "outputs"):
+        for tensor in metadata.get(kind) or []:
+            facts = [f"{key} {tensor[key]}" for key in ("color_space", "mean", "std", "stats_min",
+                                                       "stats_max") if tensor.get(key)]
+            facts += [f"{f['type']} file {f['name']}" + (f" ({f['locale']})" if f["locale"] else "")
+                      for f in tensor.get("associated_files") or []]
+            lines.append(f"  {kind[:-1]} {tensor.get('name') or '(unnamed)'}: {', '.join(facts) or '-'}")
+    files = [f["name"] for f in metadata.get("associated_files") or []]
+    if files:
+        lines.append(f"  model files: {', '.join(files)}")
+    return lines
 
 
 def format_inspection(report: dict) -> str:
@@ -112,6 +148,7 @@ def format_inspection(report: dict) -> str:
         for key, value in sorted((card.get("provenance") or {}).items()):
             lines.append(f"  provenance.{key}: {value}")
         lines.append(f"  self_test: {describe_self_test(card.get('self_test'))}")
+    lines += _format_metadata(report.get("metadata"))
     lines.append("inputs:")
     lines += [_format_tensor(t) for t in report["inputs"]]
     lines.append("outputs:")
@@ -126,6 +163,12 @@ def format_inspection(report: dict) -> str:
     else:
         lines.append("Edge TPU: not ready:")
         lines += [f"  - {problem}" for problem in edgetpu["problems"]]
+    mediapipe = report.get("mediapipe")
+    if mediapipe is not None:
+        verdict = "cannot run it:" if mediapipe["problems"] else "can run it"
+        lines.append(f"MediaPipe Tasks: {verdict}")
+        lines += [f"  - {problem}" for problem in mediapipe["problems"]]
+        lines += [f"  note: {note}" for note in mediapipe["notes"]]
     interpreter = report.get("interpreter")
     if interpreter is not None:
         lines.append(f"interpreter: loads ({interpreter['backend']})" if interpreter["ok"]

@@ -10,6 +10,7 @@ import pytest
 from tfedge.convert.convert_run import convert_run
 from tfedge.convert.edgetpu_compiler import parse_compiler_report, preflight, prepare_for_edgetpu
 from tfedge.edge.card import read_embedded_card
+from tfedge.edge.tflite.metadata import read_standard_metadata
 from tfedge.errors import ModelError
 
 FAKE_COMPILER = Path(__file__).with_name("fake_edgetpu_compiler")
@@ -104,6 +105,7 @@ def test_compiles_reports_fallbacks_and_re_embeds_the_card(edgetpu_ready, fake_c
     assert summary["compiled"] == str(compiled)
     card = read_embedded_card(compiled.read_bytes())
     assert card == read_embedded_card(ready.read_bytes()) and card.quantization == "edgetpu"
+    assert read_standard_metadata(compiled.read_bytes()) == read_standard_metadata(ready.read_bytes())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "model_edgetpu.tflite",
                                                           "model_edgetpu_ready.tflite"]
 

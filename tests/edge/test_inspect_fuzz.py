@@ -11,6 +11,7 @@ import zipfile
 import pytest
 
 from tfedge.edge.card import read_embedded_card, strip_embedded
+from tfedge.edge.tflite.flatbuffer import parse_tflite
 from tfedge.edge.tflite.inspect import format_inspection, inspect_model
 from tfedge.errors import ModelError
 from tfedge.main import main
@@ -123,3 +124,48 @@ def test_hostile_cards_are_reported_not_trusted(fuzz_cases, tmp_path):
         path.write_bytes(data)
         report = inspect_model(path, load_check=False)
         assert report["card"] is None or report["card_source"] != "embedded"
+
+
+@pytest.fixture(scope="module")
+def hostile_metadata(tflite_models):
+    from hostile_metadata import hostile_metadata_files  # tests/hostile_metadata.py
+
+    return hostile_metadata_files(tflite_models["int8"].read_bytes())
+
+
+def test_damaged_and_hostile_metadata_gives_a_report_or_one_line_error(hostile_metadata, tmp_path):
+    """inspect reports it; the device path (run, verify, bench) builds a card or says one line."""
+    import warnings
+
+    from tfedge.edge.model_file import card_from_interpreter, read_model_file
+    from tfedge.edge.tflite.inspect import tensor_detail
+
+    assert len(hostile_metadata) >= 500
+    path = tmp_path / "hostile.tflite"
+    outcomes = {"card": 0, "error": 0}
+    for data in hostile_metadata:
+        path.write_bytes(data)
+        report = inspect_model(path, load_check=False)  # the flatbuffer itself is intact
+        format_inspection(report)
+        try:
+            model = read_model_file(path)
+            main_graph = parse_tflite(data).main
+            tensors = main_graph.tensors
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                card_from_interpreter(model, tensor_detail(tensors[main_graph.inputs[0]]),
+                                      tensor_detail(tensors[main_graph.outputs[0]]))
+            outcomes["card"] += 1
+        except ModelError as error:
+            assert "\n" not in str(error) and str(error)
+            outcomes["error"] += 1
+    assert outcomes["card"] > 0 and outcomes["error"] > 0
+
+
+def test_the_cli_never_crashes_on_hostile_metadata(capsys, hostile_metadata, tmp_path):
+    path = tmp_path / "hostile.tflite"
+    for data in hostile_metadata[::25] + hostile_metadata[-8:]:
+        path.write_bytes(data)
+        code = main(["inspect", str(path), "--no-load"])
+        err = capsys.readouterr().err
+        assert code == 0, err

@@ -42,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not weigh the loss by class frequency")
     parser.add_argument("--config", type=Path,
                         help="a run's config.json: train again with its data folder and settings")
+    parser.add_argument("--add", type=Path, metavar="REVIEWED",
+                        help="train with reviewed frames too (REVIEWED/<class>/*.jpg, as `tfedge "
+                             "review` writes); the report compares with the --config run's model")
+    parser.add_argument("--add-weight", type=float, default=1.0,
+                        help="loss weight of each reviewed image against an original one (default 1)")
+    parser.add_argument("--add-val-split", type=float, default=0.2,
+                        help="share of each reviewed class held out to compare the models on "
+                             "(default 0.2; 0 trains on all)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run from its last finished epoch")
@@ -88,8 +96,17 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise UsageError("--out is required: the run folder to write (runs/NAME)")
     from tfedge.train.fit import train
+    from tfedge.train.reviewed import AddedData
 
-    train(data_dir, args.out, hparams, overwrite=args.overwrite, resume=args.resume)
+    added = None
+    if args.add is not None:
+        added = AddedData(args.add, args.add_weight, args.add_val_split)
+    elif config.get("added"):  # a run trained with --add trains again with the same frames
+        added = AddedData(Path(config["added"]["folder"]), config["added"]["weight"],
+                          config["added"]["val_split"])
+    previous_run = args.config.parent if args.config else None
+    train(data_dir, args.out, hparams, overwrite=args.overwrite, resume=args.resume, added=added,
+          previous_run=previous_run)
     if config and config.get("dataset_hash"):
         from tfedge.train.dataset import list_files
 

@@ -1,0 +1,51 @@
+"""How many threads each part of `tfedge run` gets: the interpreter's (`--threads auto`) and
+OpenCV's own pool. Standard library only at import time (the option parser uses it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+# OpenCV's pool for resize and colour conversion: one thread. Preprocessing a 720p frame to 224x224
+# takes about 0.5 ms on one thread (tfedge.edge.preprocess.resize); a pool of one thread per core
+# would wake on every frame and take cores from the interpreter's threads (on a Raspberry Pi
+# `--threads 4` wants all four), which costs more than it saves.
+OPENCV_THREADS = 1
+
+AUTO = "auto"
+
+
+def cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def auto_threads(available: int | None = None) -> int:
+    """Interpreter threads for `--threads auto`: the cores left after the capture thread (which
+    decodes and preprocesses), at least one. A 4-core Raspberry Pi gets 3; a 2-core machine 1."""
+    available = cores() if available is None else available
+    return max(1, available - 1)
+
+
+def threads_option(text: str) -> int | str:
+    """argparse type of `--threads`: a whole number, or "auto"."""
+    if text.strip().lower() == AUTO:
+        return AUTO
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number or 'auto'") from None
+
+
+def resolve_threads(threads: int | str | None) -> int | None:
+    """`--threads` as the interpreter takes it: "auto" becomes `auto_threads()`."""
+    return auto_threads() if threads == AUTO else threads
+
+
+def limit_opencv_threads() -> None:
+    """Give OpenCV's pool OPENCV_THREADS threads (call once, before the first frame)."""
+    import cv2  # not at import: the option parser uses this module
+
+    cv2.setNumThreads(OPENCV_THREADS)

@@ -1,0 +1,140 @@
+"""The fast path of issue 12: fast area resize, pixels written into the interpreter's input
+buffer, and live frames preprocessed only when the classifier takes them."""
+
+import argparse
+import json
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from tfedge.edge.card import ModelCard
+from tfedge.edge.classify import Classifier
+from tfedge.edge.live.capture import END, Capture
+from tfedge.edge.preprocess import preprocess, resize, to_pixels
+from tfedge.edge.threads import auto_threads, threads_option
+from tfedge.main import main
+
+
+def textured(height, width, seed=0):
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), (0, 0), 2)
+
+
+@pytest.mark.parametrize("shape", [(720, 1280), (480, 640), (301, 517), (225, 230)])
+def test_fast_shrink_stays_within_a_level_or_two_of_inter_area(shape):
+    frame = textured(*shape)
+    fast = resize(frame, 224, 224).astype(int)
+    area = cv2.resize(frame, (224, 224), interpolation=cv2.INTER_AREA).astype(int)
+    assert fast.shape == (224, 224, 3)
+    assert np.abs(fast - area).mean() < 1.0
+    assert np.abs(fast - area).max() <= 12
+
+
+def test_growing_and_exact_sizes_are_unchanged_from_plain_opencv():
+    small = textured(20, 30)
+    assert np.array_equal(resize(small, 60, 40), cv2.resize(small, (60, 40), interpolation=cv2.INTER_LINEAR))
+    assert resize(small, 30, 20) is small
+
+
+def test_to_pixels_writes_into_a_given_buffer():
+    card = ModelCard(labels=["a", "b"], input_size=(32, 48), color_order="RGB")
+    out = np.zeros((32, 48, 3), np.uint8)
+    frame = textured(100, 150)
+    assert to_pixels(frame, card, out=out) is out
+    assert np.array_equal(out, to_pixels(frame, card))
+
+
+def test_frame_loaded_in_place_classifies_as_the_prepared_tensor(tflite_models):
+    classifier = Classifier(tflite_models["int8"], num_threads=1)
+    frame = textured(120, 160)
+    in_place = classifier.classify(frame).scores
+    prepared = classifier.classify(tensor=classifier.prepare(frame)).scores
+    assert np.array_equal(in_place, prepared)
+    wrong_size = preprocess(frame, ModelCard(labels=["a"], input_size=(8, 8)), classifier.input_detail)
+    assert np.array_equal(classifier.classify(frame, tensor=wrong_size).scores, in_place)
+
+
+class CountingPrepare:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, frame):
+        self.calls += 1
+        return frame
+
+
+class LiveFramesFake:
+    """A fake live source (a camera is hardware): `count` frames, then the end."""
+
+    live = True
+
+    def __init__(self, count):
+        self.left = count
+        self.released = threading.Event()
+
+    def open(self):
+        pass
+
+    def read(self):
+        if self.left == 0:
+            return False, None
+        self.left -= 1
+        return True, np.zeros((4, 4, 3), np.uint8)
+
+    def describe(self):
+        return {"source": "fake", "fps": 200}
+
+    def release(self):
+        self.released.set()
+
+
+def test_live_frames_are_not_preprocessed_in_the_capture_thread():
+    prepare = CountingPrepare()
+    source = LiveFramesFake(50)
+    source.live = False  # ends at the last frame instead of reconnecting
+    capture = Capture(source, prepare=prepare, realtime=True).start()
+    items = []
+    while (item := capture.get(timeout=1.0)) is not END:
+        if item is not None:
+            items.append(item)
+    capture.stop()
+    assert prepare.calls == 0 and items and all(item.tensor is None for item in items)
+
+
+def test_threads_auto_leaves_a_core_to_capture():
+    assert auto_threads(4) == 3 and auto_threads(2) == 1 and auto_threads(1) == 1
+    assert threads_option("auto") == "auto" and threads_option("3") == 3
+    with pytest.raises(argparse.ArgumentTypeError):
+        threads_option("many")
+
+
+def test_run_with_threads_auto_names_the_count_it_chose(capsys, tflite_models, labelled_video):
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
+                 "--threads", "auto", "--max-frames", "3"])
+    captured = capsys.readouterr()
+    assert code == 0 and json.loads(captured.out.splitlines()[-1])["summary"]["frames"] == 3
+    assert f"(threads: {auto_threads()})" in captured.err
+
+
+def test_bench_shows_the_whole_pipeline_fps_per_thread_count(capsys, tflite_models, labelled_video):
+    code = main(["bench", str(tflite_models["int8"]), "--threads", "1", "2", "--backends", "litert",
+                 "--runs", "5", "--video", str(labelled_video), "--frames", "10", "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and [row["threads"] for row in rows] == [1, 2]
+    assert all(row["pipeline_fps"] > 0 for row in rows)
+    assert main(["bench", str(tflite_models["int8"]), "--video", "no-such.mp4"]) == 6
+
+
+def test_file_frames_carry_the_classifier_their_tensor_was_made_for(tflite_models, labelled_video):
+    from tfedge.edge.live.sources import make_source
+
+    classifier = Classifier(tflite_models["int8"], num_threads=1)
+    source = make_source(str(labelled_video))
+    source.open()
+    capture = Capture(source, prepare=classifier.prepare).start()
+    item = capture.get(timeout=5.0)
+    capture.stop()
+    assert item.prepared_for is classifier and classifier.fits(item.tensor)
+    assert np.array_equal(item.tensor, classifier.prepare(item.image))
