@@ -132,8 +132,13 @@ class StageProgress:
 
 
 def make_checkpoint_callback(staging: Staging, progress: StageProgress, state: dict, patience: int,
-                             max_train_seconds: float | None):
-    """A Keras callback: per-epoch checkpoint, best weights, early stopping, time limit."""
+                             max_train_seconds: float | None, validate=None):
+    """A Keras callback: per-epoch checkpoint, best weights, early stopping, time limit.
+
+    `validate` (optional) is called first at the end of each epoch and returns the epoch's
+    validation logs ({"val_loss": ...}); they join the epoch's logs, so early stopping, the
+    best weights, the history and Keras's progress line all use them.
+    """
     import keras
 
     class EpochCheckpoint(keras.callbacks.Callback):
@@ -141,6 +146,8 @@ def make_checkpoint_callback(staging: Staging, progress: StageProgress, state: d
             self.started = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
+            if validate is not None and logs is not None:
+                logs.update(validate())  # in place: the callbacks after this one see it too
             logs = dict(logs or {})
             seconds = time.perf_counter() - self.started
             history = state.setdefault("history", {})
