@@ -149,14 +149,10 @@ def make_checkpoint_callback(staging: Staging, progress: StageProgress, state: d
             if validate is not None and logs is not None:
                 logs.update(validate())  # in place: the callbacks after this one see it too
             logs = dict(logs or {})
-            seconds = time.perf_counter() - self.started
-            history = state.setdefault("history", {})
-            for key, value in {**logs, "epoch_seconds": seconds, "stage": progress.stage}.items():
-                history.setdefault(key, []).append(float(value))
-            state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
             progress.epochs_done = epoch + 1
             val_loss = logs.get("val_loss", float("inf"))
             staging.progress.mkdir(exist_ok=True)
+            writing = time.perf_counter()
             if val_loss < progress.best_val_loss:
                 progress.best_val_loss, progress.best_epoch, progress.wait = float(val_loss), epoch, 0
                 replace_atomically(staging.progress / BEST_WEIGHTS, self.model.save_weights)
@@ -164,6 +160,13 @@ def make_checkpoint_callback(staging: Staging, progress: StageProgress, state: d
                 progress.wait += 1
             replace_atomically(staging.progress / LAST_WEIGHTS, self.model.save_weights)
             save_optimizer(self.model.optimizer, staging.progress / OPTIMIZER_FILE)
+            # the epoch's time includes its validation and checkpoint: what the user waits for
+            seconds = time.perf_counter() - self.started
+            history = state.setdefault("history", {})
+            timings = {"epoch_seconds": seconds, "checkpoint_seconds": time.perf_counter() - writing}
+            for key, value in {**logs, **timings, "stage": progress.stage}.items():
+                history.setdefault(key, []).append(float(value))
+            state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
             stop = patience and progress.wait >= patience
             # the next epoch may take as long as the slowest so far (others share the machine)
             slowest = max(history["epoch_seconds"])

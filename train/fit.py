@@ -12,6 +12,7 @@ import json
 import math
 import platform
 import sys
+import time
 from pathlib import Path
 
 from tfedge import __version__
@@ -34,6 +35,10 @@ from tfedge.train.checkpoint import (
 )
 from tfedge.train.dataset import Listing, Split, all_gray, list_files, load_split
 from tfedge.train.hparams import HParams
+
+# Training steps per call into the compiled train function: one call per step costs Python and
+# dispatch overhead that a small model on a CPU feels (benchmarks/train_throughput.py)
+STEPS_PER_EXECUTION = 16
 
 
 def make_card(hparams: HParams, listing: Listing, run_name: str) -> ModelCard:
@@ -87,7 +92,8 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     with placement.strategy.scope():
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, epochs * steps))
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"], jit_compile=placement.xla)
+                      metrics=["accuracy"], jit_compile=placement.xla,
+                      steps_per_execution=min(STEPS_PER_EXECUTION, steps))
         if progress.epochs_done:
             log(f"resuming stage {number} after epoch {progress.epochs_done}")
             # the optimizer first: built, it takes its saved state again from the weights file
@@ -97,9 +103,11 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     def validate() -> dict:
         """BatchNorm statistics of this epoch's weights first, then validation on them."""
         seconds = recompute()
+        started = time.perf_counter()
+        scores = model.evaluate(val_data, verbose=0, return_dict=True)
         history = state.setdefault("history", {})
         history.setdefault("batchnorm_seconds", []).append(round(seconds, 3))
-        scores = model.evaluate(val_data, verbose=0, return_dict=True)
+        history.setdefault("validation_seconds", []).append(round(time.perf_counter() - started, 3))
         return {f"val_{name}": value for name, value in scores.items()}
 
     callback = make_checkpoint_callback(staging, progress, state, hparams.early_stopping_patience,

@@ -7,6 +7,13 @@ the order. Those frames are *decided*; the others are *near-ties*, counted and r
 their top-1 may go either way. The device fails where any decided frame differs, or where
 near-ties are so many (over MAX_NEAR_TIE_FRACTION of the frames, at least one frame allowed)
 that the check would say little.
+
+Why a quarter, not 2%: `make test-pi` compares 20 frames per source, and the session model
+(one epoch) gives exact ties in its int8 softmax (1/256 steps) in some of them. Measured on
+x86 references (28 Nov): int8 top-1/top-2 margins of at most 12 steps (near-ties at 6 steps):
+0 and 6 steps on the folder, 7 and 7 on the video (an earlier session model: 0, 0, 7 and 0, 7),
+so 2-3 near-ties in 20 frames; 2% of 20 frames is no frame at all.
+A 2% limit needs hundreds of frames (scripts/pi/fixtures.py's IMAGES_PER_CLASS).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-MAX_NEAR_TIE_FRACTION = 0.02
+MAX_NEAR_TIE_FRACTION = 0.25  # at least three quarters of the frames are decided
 FLOAT_TOLERANCE = 1e-5  # on softmax probabilities in [0, 1]
 # quantization steps the optimized kernels may differ by: their requantization rounds differently on
 # Arm and x86 and the differences compound through the layers (measured: up to 1 step with
