@@ -153,12 +153,13 @@ def make_checkpoint_callback(staging: Staging, progress: StageProgress, state: d
             val_loss = logs.get("val_loss", float("inf"))
             staging.progress.mkdir(exist_ok=True)
             writing = time.perf_counter()
+            last = replace_atomically(staging.progress / LAST_WEIGHTS, self.model.save_weights)
             if val_loss < progress.best_val_loss:
                 progress.best_val_loss, progress.best_epoch, progress.wait = float(val_loss), epoch, 0
-                replace_atomically(staging.progress / BEST_WEIGHTS, self.model.save_weights)
+                # the same weights: a file copy, not a second walk of the model by Keras
+                replace_atomically(staging.progress / BEST_WEIGHTS, lambda temp: shutil.copyfile(last, temp))
             else:
                 progress.wait += 1
-            replace_atomically(staging.progress / LAST_WEIGHTS, self.model.save_weights)
             save_optimizer(self.model.optimizer, staging.progress / OPTIMIZER_FILE)
             # the epoch's time includes its validation and checkpoint: what the user waits for
             seconds = time.perf_counter() - self.started

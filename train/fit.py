@@ -36,10 +36,6 @@ from tfedge.train.checkpoint import (
 from tfedge.train.dataset import Listing, Split, all_gray, list_files, load_split
 from tfedge.train.hparams import HParams
 
-# Training steps per call into the compiled train function: one call per step costs Python and
-# dispatch overhead that a small model on a CPU feels (benchmarks/train_throughput.py)
-STEPS_PER_EXECUTION = 16
-
 
 def make_card(hparams: HParams, listing: Listing, run_name: str) -> ModelCard:
     backbone = Backbone.from_key(hparams.backbone)
@@ -92,8 +88,7 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     with placement.strategy.scope():
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, epochs * steps))
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"], jit_compile=placement.xla,
-                      steps_per_execution=min(STEPS_PER_EXECUTION, steps))
+                      metrics=["accuracy"], jit_compile=placement.xla)
         if progress.epochs_done:
             log(f"resuming stage {number} after epoch {progress.epochs_done}")
             # the optimizer first: built, it takes its saved state again from the weights file
