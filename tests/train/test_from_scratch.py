@@ -6,8 +6,8 @@ chance (33.33%, the same scores for every image) while its training accuracy cli
 0.93-0.98 with these settings; this test fails on that code. One preset per family of
 `--list-backbones` (MobileNetV2, MobileNetV3, EfficientNet: the widths within a family share
 their layers): building and tracing a deep network for training, validation, the recompute
-and export costs ~25 s each on 2 cores, so all ten presets took ~4.8 min. The small CNN trains
-in the session fixture. The recompute's own arithmetic: test_batchnorm.py.
+and export costs 30-45 s each on 2 cores (load average 3), so all ten presets took ~4.8 min.
+The small CNN trains in the session fixture. The recompute's own arithmetic: test_batchnorm.py.
 """
 
 import pytest
