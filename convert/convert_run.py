@@ -52,6 +52,8 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
             field from the run: see convert.default_info).
     """
     run = open_run(run_dir)
+    if run.learning_warning:  # said before any file is written, so a useless model is not deployed unawares
+        log(f"warning: {run.learning_warning}")
     out_dir = Path(out_dir) if out_dir is not None else run.path
     check_writable_parent(out_dir / tflite_name("float32"))
     quantizations = [Quantization(mode) for mode in dict.fromkeys(modes)]

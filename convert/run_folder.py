@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tfedge.edge.card import ModelCard, load_card
 from tfedge.errors import ModelError
-from tfedge.run_layout import CARD_FILE, KERAS_MODEL, SAVED_MODEL, SPLIT_FILE
+from tfedge.run_layout import CARD_FILE, KERAS_MODEL, METRICS_FILE, SAVED_MODEL, SPLIT_FILE
 
 
 @dataclass
@@ -24,6 +24,14 @@ class RunFolder:
     @property
     def keras_model(self) -> Path:
         return self.path / KERAS_MODEL
+
+    @property
+    def learning_warning(self) -> str | None:
+        """The warning training recorded in metrics.json when the model learned nothing (or None)."""
+        try:
+            return json.loads((self.path / METRICS_FILE).read_text()).get("warning")
+        except (OSError, ValueError, AttributeError):
+            return None
 
     def items(self, part: str) -> list[tuple[Path, int]]:
         """Labelled image paths of the run's "train" or "val" part."""

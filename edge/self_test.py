@@ -4,7 +4,8 @@
 and stores their scores in the card (`ModelCard.self_test`, see tfedge.edge.card). Any device
 regenerates the same frames, classifies them through its own preprocessing and interpreter,
 and compares: the same top-1 label (where the desktop's margin between its two best classes is
-wider than the tolerance), and every score within `SCORE_TOLERANCE` of the desktop's.
+wider than twice the tolerance: both may move), and every score within `SCORE_TOLERANCE` of
+the desktop's.
 
 The generator (documented so any other tool can rebuild the inputs): for frame i, the bytes
 `hashlib.shake_256(f"tfedge-self-test:{seed}:{i}".encode()).digest(h * w * 3)` are a BGR uint8
@@ -25,10 +26,12 @@ from tfedge.errors import AccuracyError, ModelError
 DEFAULT_SEED = 0
 DEFAULT_COUNT = 4
 MAX_INPUTS = 32  # a card asking for more is refused before any input is made
-# How far a device's scores may be from the desktop's: int8 kernels differ by a few output
-# steps of 1/256 between x86 and ARM (measured under emulation by `make test-pi`); float32
-# differs in the last bits, and the printed scores are rounded to 4 digits.
-SCORE_TOLERANCE = {"int8": 3 / 256 + 1e-4, "float32": 1.5e-4}
+# How far a device's scores may be from the desktop's: optimized int8 kernels round differently
+# on Arm and x86 (measured under emulation by `make test-pi`: up to 1 output step of 1/256 with
+# ai-edge-litert, up to 4 with tflite-runtime; tests/device/agreement.py allows 6); float32
+# differs in the last bits, and printed scores are rounded to 4 digits. The one place for both.
+INT8_RUNTIME_STEPS = 6
+SCORE_TOLERANCE = {"int8": INT8_RUNTIME_STEPS / 256 + 1e-4, "float32": 1.5e-4}
 # Not measured under emulation: float16 runs float32 kernels on dequantized weights, dynamic
 # quantizes activations on the fly, so both get the int8 tolerance.
 _TOLERANCE_OF = {"float32": "float32", "float16": "int8", "dynamic": "int8", "int8": "int8",
@@ -94,7 +97,7 @@ def run_self_test(classifier) -> SelfTestResult | None:
         best_two = np.sort(expected[i])[-2:] if expected.shape[1] > 1 else np.array([0.0, 1.0])
         if problem is None and difference > tolerance:
             problem = f"input {i}: scores differ by up to {difference:.4f} (tolerance {tolerance:.4f})"
-        elif (problem is None and best_two[1] - best_two[0] > tolerance
+        elif (problem is None and best_two[1] - best_two[0] > 2 * tolerance
               and int(np.argmax(got)) != int(np.argmax(expected[i]))):
             problem = (f"input {i}: top-1 is {classifier.label_of(int(np.argmax(got)))!r}, the desktop "
                        f"gave {classifier.label_of(int(np.argmax(expected[i])))!r}")

@@ -132,8 +132,13 @@ class StageProgress:
 
 
 def make_checkpoint_callback(staging: Staging, progress: StageProgress, state: dict, patience: int,
-                             max_train_seconds: float | None):
-    """A Keras callback: per-epoch checkpoint, best weights, early stopping, time limit."""
+                             max_train_seconds: float | None, validate=None):
+    """A Keras callback: per-epoch checkpoint, best weights, early stopping, time limit.
+
+    `validate` (optional) is called first at the end of each epoch and returns the epoch's
+    validation logs ({"val_loss": ...}); they join the epoch's logs, so early stopping, the
+    best weights, the history and Keras's progress line all use them.
+    """
     import keras
 
     class EpochCheckpoint(keras.callbacks.Callback):
@@ -141,22 +146,28 @@ def make_checkpoint_callback(staging: Staging, progress: StageProgress, state: d
             self.started = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
+            if validate is not None and logs is not None:
+                logs.update(validate())  # in place: the callbacks after this one see it too
             logs = dict(logs or {})
-            seconds = time.perf_counter() - self.started
-            history = state.setdefault("history", {})
-            for key, value in {**logs, "epoch_seconds": seconds, "stage": progress.stage}.items():
-                history.setdefault(key, []).append(float(value))
-            state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
             progress.epochs_done = epoch + 1
             val_loss = logs.get("val_loss", float("inf"))
             staging.progress.mkdir(exist_ok=True)
+            writing = time.perf_counter()
+            last = replace_atomically(staging.progress / LAST_WEIGHTS, self.model.save_weights)
             if val_loss < progress.best_val_loss:
                 progress.best_val_loss, progress.best_epoch, progress.wait = float(val_loss), epoch, 0
-                replace_atomically(staging.progress / BEST_WEIGHTS, self.model.save_weights)
+                # the same weights: a file copy, not a second walk of the model by Keras
+                replace_atomically(staging.progress / BEST_WEIGHTS, lambda temp: shutil.copyfile(last, temp))
             else:
                 progress.wait += 1
-            replace_atomically(staging.progress / LAST_WEIGHTS, self.model.save_weights)
             save_optimizer(self.model.optimizer, staging.progress / OPTIMIZER_FILE)
+            # the epoch's time includes its validation and checkpoint: what the user waits for
+            seconds = time.perf_counter() - self.started
+            history = state.setdefault("history", {})
+            timings = {"epoch_seconds": seconds, "checkpoint_seconds": time.perf_counter() - writing}
+            for key, value in {**logs, **timings, "stage": progress.stage}.items():
+                history.setdefault(key, []).append(float(value))
+            state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
             stop = patience and progress.wait >= patience
             # the next epoch may take as long as the slowest so far (others share the machine)
             slowest = max(history["epoch_seconds"])

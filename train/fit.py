@@ -12,6 +12,7 @@ import json
 import math
 import platform
 import sys
+import time
 from pathlib import Path
 
 from tfedge import __version__
@@ -86,7 +87,7 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
         progress.best_val_loss, progress.best_epoch = previous.best_val_loss, -1
     if progress.finished or state.get("out_of_time"):
         return
-    train_data, val_data, steps = data
+    train_data, val_data, steps, recompute = data
     with placement.strategy.scope():
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, epochs * steps))
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
@@ -96,14 +97,26 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
             # the optimizer first: built, it takes its saved state again from the weights file
             load_optimizer(model.optimizer, model.trainable_variables, staging.progress / OPTIMIZER_FILE)
             model.load_weights(staging.progress / LAST_WEIGHTS)
+
+    def validate() -> dict:
+        """BatchNorm statistics of this epoch's weights first, then validation on them."""
+        seconds = recompute()
+        started = time.perf_counter()
+        scores = model.evaluate(val_data, verbose=0, return_dict=True)
+        history = state.setdefault("history", {})
+        history.setdefault("batchnorm_seconds", []).append(round(seconds, 3))
+        history.setdefault("validation_seconds", []).append(round(time.perf_counter() - started, 3))
+        return {f"val_{name}": value for name, value in scores.items()}
+
     callback = make_checkpoint_callback(staging, progress, state, hparams.early_stopping_patience,
-                                        hparams.max_train_seconds)
+                                        hparams.max_train_seconds, validate)
     if placement.strategy_name == "multi-worker":
         from tfedge.train.distribute import apply_keras_multi_worker_workarounds
 
         apply_keras_multi_worker_workarounds(model, train_data)
     if progress.epochs_done < epochs:
-        model.fit(train_data, validation_data=val_data, epochs=epochs, initial_epoch=progress.epochs_done,
+        # validation runs in the callback, after the BatchNorm statistics are recomputed
+        model.fit(train_data, epochs=epochs, initial_epoch=progress.epochs_done,
                   callbacks=[callback], shuffle=False,  # the dataset shuffles
                   verbose=1 if sys.stdout.isatty() else 2)
     if any("time limit" in note for note in state.get("stopped_early", [])):
@@ -121,6 +134,7 @@ def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, st
     """Build the model under the strategy and run the stages; returns the trained model."""
     import keras
 
+    from tfedge.train.batchnorm import BatchNormRecompute, trained_batchnorm_layers
     from tfedge.train.dataset import augmentation, make_dataset
     from tfedge.train.model import build_model, set_fine_tuning
 
@@ -137,7 +151,10 @@ def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, st
     train_data = make_dataset(split.x_train, split.y_train, hparams.batch_size, True, hparams.seed,
                               weights, augment, split.sample_weight)
     val_data = make_dataset(split.x_val, split.y_val, hparams.batch_size, False)
-    data = (train_data, val_data, math.ceil(len(split.y_train) / hparams.batch_size))
+    # pretrained BatchNorm stays frozen; every other BatchNorm gets statistics of its weights
+    recompute = BatchNormRecompute(model, [] if transfer else trained_batchnorm_layers(model),
+                                   split.x_train, hparams.batch_size, hparams.seed)
+    data = (train_data, val_data, math.ceil(len(split.y_train) / hparams.batch_size), recompute)
     if transfer:
         set_fine_tuning(model, 0)
     elif backbone.spec.application:
@@ -268,7 +285,7 @@ def _log_setup(split: Split, card: ModelCard, hparams: HParams, placement, log) 
 
 def _metrics(split: Split, scores, state: dict) -> dict:
     """metrics.json: validation accuracy per class, plus the training history and the data."""
-    from tfedge.train.report import evaluate_scores
+    from tfedge.train.report import evaluate_scores, learning_warning
 
     metrics = evaluate_scores(split, scores)
     metrics.update(
@@ -280,6 +297,9 @@ def _metrics(split: Split, scores, state: dict) -> dict:
         class_counts=split.class_counts(), imbalance=round(split.imbalance(), 3),
         skipped=split.skipped,
     )
+    train_accuracy = metrics["history"].get("accuracy")
+    metrics["warning"] = learning_warning(metrics["val_accuracy"],
+                                          train_accuracy[-1] if train_accuracy else None, len(split.labels))
     return metrics
 
 

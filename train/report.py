@@ -53,6 +53,28 @@ def evaluate_scores(split, scores: np.ndarray) -> dict:
     }
 
 
+# Validation accuracy within this many points of chance, or this far below the training
+# accuracy, gets a warning in the summary, report.html, metrics.json and `tfedge convert`.
+NEAR_CHANCE = 0.10
+FAR_BELOW_TRAINING = 0.25
+LIKELY_CAUSES = ("likely causes: too few images, overfitting, or a data problem (wrong labels, "
+                 "classes that look alike, validation images unlike the training ones)")
+
+
+def learning_warning(val_accuracy: float, train_accuracy: float | None, num_classes: int) -> str | None:
+    """One plain sentence when the model learned nothing that holds on new images, else None."""
+    chance = 1.0 / max(1, num_classes)
+    if val_accuracy <= chance + NEAR_CHANCE:
+        return (f"The model learned nothing that holds on new images: validation accuracy "
+                f"{val_accuracy:.1%} is near chance ({chance:.1%} for {num_classes} classes); "
+                f"{LIKELY_CAUSES}.")
+    if train_accuracy is not None and train_accuracy - val_accuracy >= FAR_BELOW_TRAINING:
+        return (f"The model learned little that holds on new images: validation accuracy "
+                f"{val_accuracy:.1%} is far below training accuracy {train_accuracy:.1%}; "
+                f"{LIKELY_CAUSES}.")
+    return None
+
+
 def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
@@ -136,7 +158,8 @@ STYLE = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;
 text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 table.text td{text-align:left}img{max-width:100%}
-h2{border-bottom:1px solid #ddd;padding-bottom:2px}code{background:#f5f5f5}"""
+h2{border-bottom:1px solid #ddd;padding-bottom:2px}code{background:#f5f5f5}
+p.warning{background:#fff3cd;border:1px solid #e0b100;padding:.6em .8em}"""
 
 
 def _comparison(comparison: dict | None) -> str:
@@ -197,7 +220,7 @@ def write_report(folder: Path, split, scores: np.ndarray, metrics: dict, config:
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>{STYLE}</style></head><body>
 <h1>Training report</h1>
-{_table(["", "value"], summary, "text")}
+{_warning_html(metrics)}{_table(["", "value"], summary, "text")}
 {_comparison(metrics.get("comparison"))}
 <h2>Learning curves</h2>{img(CURVES_PNG)}
 <h2>Per-class precision, recall and F1 (validation)</h2>
@@ -215,6 +238,11 @@ def write_report(folder: Path, split, scores: np.ndarray, metrics: dict, config:
     write_text_atomic(folder / REPORT_HTML, page)
 
 
+def _warning_html(metrics: dict) -> str:
+    warning = metrics.get("warning")
+    return f'<p class="warning"><strong>Warning:</strong> {html.escape(warning)}</p>\n' if warning else ""
+
+
 def summary_table(metrics: dict, labels: list[str]) -> str:
     """The text table printed at the end of training."""
     lines = [f"{'class':24s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'images':>6s}"]
@@ -225,4 +253,6 @@ def summary_table(metrics: dict, labels: list[str]) -> str:
     lines.append(f"validation accuracy {metrics['val_accuracy']:.2%}, loss {metrics['val_loss']:.4f}, "
                  f"macro F1 {metrics['macro_f1']:.3f}; {metrics['epochs_run']} epochs in "
                  f"{metrics['train_seconds']:.0f} s ({metrics['images_per_second']:.0f} images/s)")
+    if metrics.get("warning"):
+        lines.append(f"warning: {metrics['warning']}")
     return "\n".join(lines)

@@ -51,3 +51,19 @@ def test_convert_cli_prints_a_row_per_variant(capsys, trained_run):
     assert main(["convert", str(trained_run), "--quant", "float32"]) == 0
     out = capsys.readouterr().out
     assert "float32" in out and "accuracy" in out
+
+
+def test_convert_repeats_the_training_warning_before_writing_files(trained_run, tmp_path):
+    import shutil
+
+    from tfedge.convert.convert_run import convert_run
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("*.tflite"))
+    metrics = json.loads((run / METRICS_FILE).read_text())
+    metrics["warning"] = "The model learned nothing that holds on new images: ..."
+    (run / METRICS_FILE).write_text(json.dumps(metrics))
+    lines = []
+    convert_run(run, ["float32"], verify=False, log=lines.append)
+    warned = lines.index(f"warning: {metrics['warning']}")
+    assert warned < min(i for i, line in enumerate(lines) if line.startswith("wrote "))

@@ -27,3 +27,26 @@ def write_class_images(folder: Path, count: int, pattern: int, size: int = 24, c
         cv2.imwrite(str(path), image)
         paths.append(path)
     return paths
+
+
+HUES = {"red": 0, "green": 60, "blue": 120}  # OpenCV hue (0..180): three well-separated colours
+
+
+def write_hue_images(root: Path, count: int, size: int = 32, seed: int = 0) -> Path:
+    """A colour set: one folder per hue in HUES, `count` noisy images each (any shade, any pattern).
+
+    Trivially learnable (the mean colour tells the class), so a model that ends near chance
+    on it has a bug, not too little data.
+    """
+    rng = np.random.default_rng(seed)
+    for name, hue in HUES.items():
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            hsv = np.empty((size, size, 3), np.float32)
+            hsv[..., 0] = (hue + rng.uniform(-5, 5) + rng.normal(0, 1, (size, size))) % 180
+            hsv[..., 1] = np.clip(rng.uniform(150, 255) + rng.normal(0, 6, (size, size)), 0, 255)
+            hsv[..., 2] = np.clip(rng.uniform(110, 255) + rng.normal(0, 6, (size, size)), 0, 255)
+            image = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
+            cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+    return root

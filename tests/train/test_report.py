@@ -21,3 +21,21 @@ def test_metrics_use_the_one_confusion_matrix_and_rank_confident_mistakes():
     assert metrics["per_class"]["cat"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
     assert [(m["path"], m["predicted"]) for m in metrics["confident_mistakes"]] == [("1.png", "dog"),
                                                                                    ("3.png", "cat")]
+
+
+def test_learning_warning_names_chance_and_the_gap_in_one_sentence():
+    from tfedge.train.report import _warning_html, learning_warning, summary_table
+
+    at_chance = learning_warning(0.3333, 1.0, 3)
+    assert at_chance.startswith("The model learned nothing")
+    assert "near chance (33.3% for 3 classes)" in at_chance
+    assert "too few images, overfitting, or a data problem" in at_chance and at_chance.count(".") <= 4
+    gap = learning_warning(0.60, 1.0, 3)
+    assert "far below training accuracy 100.0%" in gap
+    assert learning_warning(0.97, 1.0, 3) is None and learning_warning(0.9, None, 10) is None
+    metrics = {"per_class": {"a": {"precision": 1, "recall": 1, "f1": 1, "support": 1}}, "val_accuracy": 0.3,
+               "val_loss": 1.1, "macro_f1": 0.1, "epochs_run": 1, "train_seconds": 1,
+               "images_per_second": 1, "warning": at_chance}
+    assert summary_table(metrics, ["a"]).splitlines()[-1] == f"warning: {at_chance}"
+    assert _warning_html(metrics).startswith('<p class="warning"><strong>Warning:</strong> The model learned')
+    assert _warning_html({"warning": None}) == ""
