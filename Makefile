@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 # CA), zstd packs the Pi harness's root archive; xvfb, xdotool, x11-apps (xwd) and imagemagick
 # show, drive and photograph the `tfedge run` window, which needs libgl1 (OpenCV's GUI build).
 # make test-pi: what builds and runs the emulated Pi.
-TEST_PACKAGES := chromium mosquitto openssl zstd xvfb xdotool x11-apps imagemagick libgl1 libusb-1.0-0
+TEST_PACKAGES := chromium mosquitto openssl zstd xvfb xdotool x11-apps imagemagick libgl1 libusb-1.0-0 openssh-server openssh-client
 PI_PACKAGES := qemu-user-static binfmt-support debootstrap zstd
 
 # $(call apt-install,PACKAGES,WHO): apt-get install them when we are root, else one line saying

@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     SOURCE = 6
     ACCURACY = 7
     DEPENDENCY = 8
+    REMOTE = 9  # tfedge deploy: the device cannot be reached, or did not take the model
     INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
 
 
@@ -71,3 +72,9 @@ class DependencyError(TfedgeError, ImportError):
     """A library, tool or device that the command needs is not available."""
 
     exit_code = ExitCode.DEPENDENCY
+
+
+class RemoteError(TfedgeError, OSError):
+    """The device cannot be reached over SSH, or did not report the deployed model."""
+
+    exit_code = ExitCode.REMOTE

@@ -26,6 +26,7 @@ COMMANDS = {
     "bench": ("edge", "measure a model's invoke latency per backend and thread count"),
     "review": ("edge", "label collected frames in a local web page (tfedge run --collect DIR)"),
     "service": ("edge", "print or install a systemd unit that runs tfedge run at boot"),
+    "deploy": ("edge", "copy a model to a device over SSH, self-test it there, swap it in; or roll back"),
 }
 
 

@@ -13,6 +13,7 @@ from tfedge.convert.quantize import DEFAULT_CALIBRATION_IMAGES, Quantization
 from tfedge.convert.run_folder import open_run
 from tfedge.convert.variant_accuracy import format_table, keras_reference, verify_variant
 from tfedge.edge.evaluation import labelled_items
+from tfedge.edge.self_test import add_self_test
 from tfedge.edge.tflite.flatbuffer import parse_tflite
 from tfedge.edge.tflite.mediapipe_compat import mediapipe_problems
 from tfedge.edge.tflite.metadata import read_standard_metadata
@@ -83,6 +84,7 @@ def convert_run(run_dir: str | Path, modes: list[str], calibration_images: int =
                             calibration=calibration, io_type=io_type, info=info, rgb_input=rgb_input)
         else:
             model = convert(run.saved_model, quantization, card, info=info, rgb_input=rgb_input)
+        model = add_self_test(model)
         seconds = time.perf_counter() - started
         name = READY_NAME if quantization is Quantization.EDGETPU else tflite_name(quantization.value)
         path = write_bytes_atomic(out_dir / name, model)

@@ -48,6 +48,9 @@ class ModelCard:
         backbone: the architecture preset the model was built from.
         quantization: how the .tflite was quantized ("float32", "int8", ...), None for Keras.
         provenance: free-form facts: run folder, tfedge version, source model hash, dates.
+        self_test: inputs and the scores the desktop's interpreter gave for them (see
+            tfedge.edge.self_test): {"seed", "count", "generator", "scores"}; None: no self-test
+            (cards written before it existed, models from elsewhere).
     """
 
     labels: list[str]
@@ -60,6 +63,7 @@ class ModelCard:
     backbone: str = "unknown"
     quantization: str | None = None
     provenance: dict = field(default_factory=dict)
+    self_test: dict | None = None
 
     def __post_init__(self) -> None:
         self.labels = [str(label) for label in self.labels]
@@ -70,6 +74,8 @@ class ModelCard:
             raise ValueError(f"card resize {self.resize!r} is not 'stretch' or 'center_crop'")
         if min(self.input_size) < 1:
             raise ValueError(f"card input_size {self.input_size} must be positive")
+        if self.self_test is not None and not isinstance(self.self_test, dict):
+            raise ValueError("card self_test is not an object")
 
     @property
     def channels(self) -> int:

@@ -33,7 +33,7 @@ def test_each_error_class_has_its_own_code_from_the_enum():
                if isinstance(value, type) and issubclass(value, TfedgeError) and value is not TfedgeError]
     codes = [cls.exit_code for cls in classes]
     assert all(isinstance(code, ExitCode) for code in [*codes, TfedgeError.exit_code])
-    assert len(set(codes)) == len(codes) == 7
+    assert len(set(codes)) == len(codes) == 8
     assert set(ExitCode) - set(codes) == {ExitCode.OK, ExitCode.INTERNAL, ExitCode.INTERRUPTED}
 
 

@@ -35,7 +35,8 @@ def load_classifier(args: argparse.Namespace, command: str = "run"):
 
 
 class _StopOnSignal:
-    """SIGINT and SIGTERM set `stop`; the run winds down (a second SIGINT aborts at once)."""
+    """SIGINT and SIGTERM set `stop`; the run winds down (a second SIGINT aborts at once).
+    SIGHUP (`systemctl reload`) calls the function given to `on_reload` (the hot swap's)."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
@@ -55,6 +56,10 @@ class _StopOnSignal:
             self._previous[number] = signal.signal(number, self._handle)
         return self
 
+    def on_reload(self, reload) -> None:
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+            self._previous.setdefault(signal.SIGHUP, signal.signal(signal.SIGHUP, lambda *_: reload()))
+
     def __exit__(self, *_exc) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
@@ -67,6 +72,7 @@ def _exit_code(received_signal: int | None) -> ExitCode:
 
 def run(args: argparse.Namespace) -> int:
     from tfedge.edge.live.capture import Capture, open_with_retry
+    from tfedge.edge.live.hot_swap import HotSwap
     from tfedge.edge.live.pipeline import run_pipeline
     from tfedge.edge.live.sources import make_source
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
@@ -104,8 +110,16 @@ def run(args: argparse.Namespace) -> int:
         sinks += build_network_sinks(args, collect)
         info = {"model": str(classifier.model.path), "backend": str(classifier.backend),
                 "labels": list(classifier.labels), "source": description}
-        capture = Capture(source, prepare=classifier.prepare, realtime=args.realtime).start()
-        summary = run_pipeline(classifier, capture, sinks, options, stop=signals.stop, info=info)
+        models = HotSwap(classifier, args.model, lambda _path: load_classifier(args), args.on)
+        info["model_sha256"] = models.sha256
+        capture = Capture(source, prepare=models.prepare, realtime=args.realtime).start()
+        signals.on_reload(models.request_reload)
+        models.start()
+        try:
+            summary = run_pipeline(classifier, capture, sinks, options, stop=signals.stop, info=info,
+                                   models=models)
+        finally:
+            models.stop()
     if not headless:
         print(f"tfedge run: summary {json.dumps(summary)}", file=sys.stderr)
     if signals.received is not None:

@@ -99,9 +99,13 @@ class LabelChanges:
 
     def __init__(self) -> None:
         self.previous: str | None = None
+        self.hold = False  # after a model change: no event until the new model has a stable label
 
     def event(self, result: dict) -> dict | None:
         label = result["stable_label"]
+        if self.hold and label is None:
+            return None
+        self.hold = False
         if label == self.previous:
             return None
         event = {"type": "label_change", "label": label, "previous": self.previous,
@@ -119,9 +123,12 @@ def top_two_margin(scores: np.ndarray) -> float:
 
 
 def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options: RunOptions = RunOptions(),
-                 stop: threading.Event | None = None, info: dict | None = None) -> dict:
+                 stop: threading.Event | None = None, info: dict | None = None, models=None) -> dict:
     """Classify frames from a started `capture` until it ends, `stop` is set, `max_frames` is
     reached or a sink sets `stop_requested`. Closes every sink with the summary and returns it.
+
+    `models`: a tfedge.edge.live.hot_swap.HotSwap that may hand over a new classifier between
+    two frames (the capture must prepare with its `prepare`); None: `classifier` throughout.
     """
     stop = stop or threading.Event()
     stats = RunStats()
@@ -147,7 +154,11 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                     raise capture.error
                 break
             # a tensor made for another classifier (before a model swap) is made again for this one
-            tensor = item.tensor if item.prepared_for is classifier else None
+            tensor, model_change = (item.tensor if item.prepared_for is classifier else None), None
+            if models is not None:  # hot swap: the model may change here, between two frames
+                classifier, tensor, model_change = models.input_for(item)
+                if model_change is not None:
+                    smoother, changes.hold = Smoother(options.smoothing), True
             prediction = classifier.classify(item.image, tensor=tensor)
             stats.add(prediction.inference_ms)
             stable_index, stable_score = smoother.update(prediction.scores)
@@ -164,7 +175,12 @@ def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options:
                 "stable_label": None if stable_index is None else classifier.label_of(stable_index),
                 "stable_score": round(stable_score, 4),
             }
-            result["event"] = changes.event(result)
+            if models is not None:
+                result["model"] = models.short_sha
+            # the first frame of a new model carries its model_change; label changes resume after
+            result["event"] = model_change or changes.event(result)
+            if result["event"] is None and models is not None:
+                result["event"] = models.pop_event()
             result["stats"] = stats.live(capture)
             for sink in sinks:
                 sink.emit(result, item.image)

@@ -58,6 +58,8 @@ def unit_text(settings: ServiceSettings) -> str:
         f"RestartSec={settings.restart_sec}",
         "# tfedge run stops cleanly on SIGTERM: it releases the camera and prints its summary",
         "KillSignal=SIGTERM",
+        "# systemctl reload: tfedge run loads the model file again and swaps it in between two frames",
+        "ExecReload=/bin/kill -HUP $MAINPID",
         "TimeoutStopSec=10",
     ]
     if settings.user:

@@ -1,7 +1,8 @@
 """Where results go. A sink is any object with these methods (all called from the inference loop):
 
 - `start(info)` (optional), once before the first frame. `info` = {"model": path (str),
-  "backend": "litert 1.2.0", "labels": [...], "source": source.describe()}.
+  "backend": "litert 1.2.0", "labels": [...], "source": source.describe(), and from `tfedge run`
+  "model_sha256": the sha256 of the model it started with}.
 - `emit(result, frame)` for every classified frame. It MUST return at once: no blocking I/O
   (a sink that writes, draws, encodes or sends does so in its own thread). `frame` is the BGR
   uint8 numpy frame that was classified; it is never modified afterwards, so a sink may keep it.
@@ -17,7 +18,11 @@
     frames), stable_label and stable_score (after temporal smoothing; stable_label is None until
     one is stable), event (None, or {"type": "label_change", "label", "previous", "score",
     "timestamp"} on the frame where the stable label changes; built by the pipeline's
-    `LabelChanges`, the only place that makes one), and stats: the run's live statistics
+    `LabelChanges`, the only place that makes one; with hot swap also {"type": "model_change",
+    "previous", "sha256", "model", "labels", "load_ms", "self_test_ms", "timestamp"} on the first
+    frame of a new model, or {"type": "model_rejected", "sha256", "reason", "timestamp"}, made
+    by tfedge.edge.live.hot_swap), model (with hot swap, as in `tfedge run`: the short sha256 of
+    the model that made this result), and stats: the run's live statistics
     {"frames", "fps", "dropped_frames", "reconnects", "uptime_s"}.
 
 `summary` keys:

@@ -195,7 +195,8 @@ class MqttSink:
                 "uptime_s": round(time.time() - self.started, 1), "frames": self.frames,
                 "fps": result.get("fps"), "label": label, "score": score,
                 "dropped_frames": stats.get("dropped_frames", result.get("dropped_frames")),
-                "model": self.info.get("model")}
+                "model": self.info.get("model"),
+                "model_sha": result.get("model") or (self.info.get("model_sha256") or "")[:12] or None}
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:

@@ -208,6 +208,7 @@ class LiveState:
 
         return {
             "model": self.info.get("model"),
+            "model_sha": result.get("model") or (self.info.get("model_sha256") or "")[:12] or None,
             "backend": self.info.get("backend"),
             "source": self.info.get("source"),
             "running": self.summary is None,

@@ -17,7 +17,7 @@ function showStatus(s) {
   $("frames").textContent = s.frames ?? "–";
   $("dropped").textContent = s.dropped_frames ?? "–";
   $("uptime").textContent = typeof s.uptime_s === "number" ? Math.round(s.uptime_s) + " s" : "–";
-  $("model").textContent = s.model ?? "–";
+  $("model").textContent = (s.model ?? "–") + (s.model_sha ? " (" + s.model_sha + ")" : "");
   $("backend").textContent = s.backend ?? "–";
   showCollected(s.collected);
 }
@@ -42,8 +42,14 @@ function showEvents(events) {
     const item = document.createElement("li");
     const time = document.createElement("time");
     time.textContent = e.timestamp ? new Date(e.timestamp * 1000).toLocaleTimeString() : "";
-    item.append(time, (e.previous ? e.previous + " → " : "") + e.label
-                + (typeof e.score === "number" ? " (" + e.score.toFixed(2) + ")" : ""));
+    if (e.type === "model_change") {
+      item.append(time, "model " + e.previous.slice(0, 12) + " → " + e.model);
+    } else if (e.type === "model_rejected") {
+      item.append(time, "model refused: " + e.reason);
+    } else {
+      item.append(time, (e.previous ? e.previous + " → " : "") + e.label
+                  + (typeof e.score === "number" ? " (" + e.score.toFixed(2) + ")" : ""));
+    }
     return item;
   });
   $("events").replaceChildren(...items);

@@ -14,6 +14,7 @@ import numpy as np
 
 from tfedge.edge.card import LABELS_NAME, read_embedded_card, strip_embedded
 from tfedge.edge.model_file import ModelFile, card_from_interpreter, read_tflite
+from tfedge.edge.self_test import describe_self_test
 from tfedge.edge.tflite.edgetpu import COMPILED_OPERATOR, edgetpu_problems, is_compiled
 from tfedge.edge.tflite.flatbuffer import Tensor
 from tfedge.edge.tflite.load_check import load_in_subprocess
@@ -146,6 +147,7 @@ def format_inspection(report: dict) -> str:
             lines.append(f"  {key}: {card.get(key)}")
         for key, value in sorted((card.get("provenance") or {}).items()):
             lines.append(f"  provenance.{key}: {value}")
+        lines.append(f"  self_test: {describe_self_test(card.get('self_test'))}")
     lines += _format_metadata(report.get("metadata"))
     lines.append("inputs:")
     lines += [_format_tensor(t) for t in report["inputs"]]

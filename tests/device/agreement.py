@@ -23,12 +23,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from tfedge.edge.self_test import INT8_RUNTIME_STEPS  # one place, shared with the model's self-test
+
 MAX_NEAR_TIE_FRACTION = 0.25  # at least three quarters of the frames are decided
 FLOAT_TOLERANCE = 1e-5  # on softmax probabilities in [0, 1]
-# quantization steps the optimized kernels may differ by: their requantization rounds differently on
-# Arm and x86 and the differences compound through the layers (measured: up to 1 step with
-# ai-edge-litert, up to 4 with tflite-runtime's ruy)
-INT8_RUNTIME_STEPS = 6
+# INT8_RUNTIME_STEPS: quantization steps the optimized kernels may differ by: their requantization
+# rounds differently on Arm and x86 and the differences compound through the layers (measured: up
+# to 1 step with ai-edge-litert, up to 4 with tflite-runtime's ruy)
 TOLERANCE = {"int8": INT8_RUNTIME_STEPS, "float32": FLOAT_TOLERANCE}  # per raw output value
 
 

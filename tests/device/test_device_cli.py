@@ -14,17 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from agreement import INT8_RUNTIME_STEPS, TOLERANCE, compare_predictions, near_tie_frames
+from agreement import TOLERANCE, compare_predictions, near_tie_frames
 from labelled_video import read_frame_labels
 from recording import FOLDER_NAME, QUANTS, SOURCES, folder_accuracy, model_path, reference_file, source_path
 
 from tfedge.edge.classify import Classifier
+from tfedge.edge.self_test import SCORE_TOLERANCE
 from tfedge.main import COMMANDS
 
 # Scores are printed rounded to 4 digits; int8 may differ by a few output steps (1/256 each),
-# see test_device_parity (the top-1 score moves no more than any one score). Video frames decode
+# see test_device_parity (the top-1 score moves no more than any one score); the same tolerance
+# is what a model's self-test allows (tfedge.edge.self_test, one place). Video frames decode
 # a few grey levels apart: only labels are compared.
-SCORE_TOLERANCE = {"int8": INT8_RUNTIME_STEPS / 256 + 1e-4, "float32": 1.5e-4}
 DEVICE_COMMANDS = ["run", "verify", "inspect", "bench", "service"]
 
 
@@ -114,3 +115,14 @@ def test_verify_reports_the_x86_accuracy(quant, fixtures, x86_facts):
     accuracy = folder_accuracy(Classifier(model_path(fixtures, quant)), fixtures / FOLDER_NAME)
     assert shows_accuracy(result.stdout, accuracy), result.stdout
     assert abs(accuracy - x86_facts["accuracy"][quant]) <= allowed_accuracy_difference(fixtures, quant)
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_the_model_s_own_self_test_passes_on_the_device(quant, fixtures, backend):
+    """The scores convert stored on x86 are what this device computes, within SCORE_TOLERANCE."""
+    needs("verify")
+    result = tfedge("verify", "--self-test", str(model_path(fixtures, quant)), "--backend", backend, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["self_test"] == "passed", report
+    assert report["max_difference"] <= report["tolerance"] == round(SCORE_TOLERANCE[quant], 6)

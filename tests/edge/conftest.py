@@ -20,3 +20,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def slow_video(fashion_dir, tmp_path_factory) -> Path:
+    """The held-out images as a 10 FPS video (20 s at real-time speed)."""
+    from labelled_video import write_labelled_video
+
+    from tfedge.edge.labelled import list_classes
+
+    items = sorted(((p, label) for label, paths in list_classes(fashion_dir / "test").items() for p in paths),
+                   key=lambda item: item[0].name)
+    return write_labelled_video(items, tmp_path_factory.mktemp("slow") / "slow.mp4", frame_size=64,
+                                frames_per_image=2, fps=10.0)

@@ -45,7 +45,8 @@ def test_page_shows_the_video_and_follows_the_label(chromium, tflite_models, fas
     assert first != second  # the video's content switches class halfway
 
     sink = WebSink(port=0, log=lambda _: None,
-                   info={"model": tflite_models["float32"].name, "backend": str(classifier.backend)})
+                   info={"model": tflite_models["float32"].name, "backend": str(classifier.backend),
+                         "model_sha256": "0123456789ab" + "0" * 52})
     pipeline = PipelineThread(classifier, video, gate_frames=[starts[1], starts[1] + 50], sinks=[sink])
     try:
         chromium.call("Page.navigate", url=f"http://127.0.0.1:{sink.port}/")
@@ -54,6 +55,8 @@ def test_page_shows_the_video_and_follows_the_label(chromium, tflite_models, fas
                    f"the page to show {first!r}")
         wait_until(lambda: chromium.evaluate("document.getElementById('video').naturalWidth") == 160,
                    "a video frame in the page")
+        assert chromium.evaluate("document.getElementById('model').textContent") == \
+            f"{tflite_models['float32'].name} (0123456789ab)"  # the running model's short sha
         pipeline.source.gates[starts[1]].set()  # the video moves on to the second class
         wait_until(lambda: chromium.evaluate("document.getElementById('label').textContent") == second,
                    f"the page to change to {second!r}")
