@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from tfedge.edge.collection import frame_path, view_path
 from tfedge.edge.review.session import ReviewSession
-from tfedge.edge.sinks.web import _Handler, check_exposure
+from tfedge.edge.sinks.web import GuardedHandler, check_exposure
 from tfedge.errors import OutputError
 
 ASSETS = {
@@ -38,7 +38,7 @@ MAX_BODY = 4096
 IMMUTABLE = {"Cache-Control": "private, max-age=86400"}  # a collected frame never changes
 
 
-class _ReviewHandler(_Handler):
+class _ReviewHandler(GuardedHandler):
     """The live view's handler (token, Host check, headers) with the review's routes."""
 
     server: _ReviewServer

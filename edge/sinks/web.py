@@ -230,7 +230,9 @@ def _load_assets() -> dict[str, tuple[bytes, str]]:
     return {path: (folder.joinpath(name).read_bytes(), kind) for path, (name, kind) in ASSETS.items()}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class GuardedHandler(BaseHTTPRequestHandler):
+    """The live view's request handler: Host check, token and headers (`tfedge review` extends it)."""
+
     server_version = "tfedge"
     sys_version = ""
     server: _WebServer
@@ -371,7 +373,7 @@ class _WebServer(ThreadingHTTPServer):
         self.host = host
         self.sink = sink
         self.token = token
-        super().__init__((host, port), _Handler)
+        super().__init__((host, port), GuardedHandler)
 
 
 class WebSink:
