@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ElementTree
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from emulation import (
@@ -218,41 +219,48 @@ def report(runs: list[dict], timings: dict, out: Path) -> None:
     log(f"  details: {out}")
 
 
-def test_os(release: str, cpus: list[str], venvs: list[str], args, stage: Path, wheel: Path,
+def prepare_roots(oses: list[str], cache_dir: Path, work_dir: Path) -> dict[str, Path]:
+    """Restore (or build and cache) every release's root at the same time: a cold build is mostly
+    one emulated dpkg at a time, so two builds share the host's cores instead of queueing."""
+    def prepare(release: str) -> Path:
+        pi_os, root = PI_OSES[release], work_dir / f"root-{release}"
+        how = restore_or_build(spec_for(REPO / "pyproject.toml", release), cache_dir, root,
+                               lambda message: log(f"  [{release}] {message.strip()}"))
+        install_interpreter_if_needed(root)
+        log(f"== root filesystem {release} (Debian {pi_os.debian} arm64, Python {pi_os.python}): {how}")
+        return root
+
+    with ThreadPoolExecutor(max_workers=len(oses)) as pool:
+        futures = {release: pool.submit(prepare, release) for release in oses}
+    return {release: future.result() for release, future in futures.items()}
+
+
+def test_os(release: str, root: Path, cpus: list[str], venvs: list[str], stage: Path, wheel: Path,
             results: Path, lap) -> list[dict] | None:
-    """Restore (or build) the root of Raspberry Pi OS `release` and run its rows; None: no emulation."""
+    """Run the rows of Raspberry Pi OS `release` in its extracted root; None: no emulation."""
     pi_os = PI_OSES[release]
-    root = args.work_dir / f"root-{release}"
-    log(f"== root filesystem (Raspberry Pi OS {release}: Debian {pi_os.debian} arm64, Python {pi_os.python})")
-    log("  " + restore_or_build(spec_for(REPO / "pyproject.toml", release), args.cache_dir, root, log))
-    install_interpreter_if_needed(root)
-    lap(f"{release} root filesystem")
-    try:
-        guest = Guest(root, stage, results)
-        machine = guest.run(["uname", "-m"], cpus[0], capture=True, check=False)
-        if machine.stdout.strip() != "aarch64":
-            print("make test-pi: the root's aarch64 programs do not run here (binfmt_misc/QEMU); "
-                  f"{machine.stderr.strip()[:200]}", file=sys.stderr)
-            return None
-        for cpu in cpus:
-            features = guest.present_cpuinfo(cpu, BUILD)
-            log(f"  {cpu}: /proc/cpuinfo presented with features: {' '.join(features)}")
+    guest = Guest(root, stage, results)
+    machine = guest.run(["uname", "-m"], cpus[0], capture=True, check=False)
+    if machine.stdout.strip() != "aarch64":
+        print("make test-pi: the root's aarch64 programs do not run here (binfmt_misc/QEMU); "
+              f"{machine.stderr.strip()[:200]}", file=sys.stderr)
+        return None
+    for cpu in cpus:
+        features = guest.present_cpuinfo(cpu, BUILD)
+        log(f"  {cpu}: /proc/cpuinfo presented with features: {' '.join(features)}")
+    for name in venvs:
+        packages = install_wheel(guest, name, wheel, cpus[0])
+        interesting = ("tfedge", "numpy", "opencv-python", "ai-edge-litert", "tflite-runtime")
+        log(f"  venv {name}: " + ", ".join(f"{p} {packages[p]}" for p in interesting if p in packages)
+            + "; no TensorFlow")
+    lap(f"{release} wheel install (emulated)")
+    runs = []
+    for cpu in cpus:
         for name in venvs:
-            packages = install_wheel(guest, name, wheel, cpus[0])
-            interesting = ("tfedge", "numpy", "opencv-python", "ai-edge-litert", "tflite-runtime")
-            log(f"  venv {name}: " + ", ".join(f"{p} {packages[p]}" for p in interesting if p in packages)
-                + "; no TensorFlow")
-        lap(f"{release} wheel install (emulated)")
-        runs = []
-        for cpu in cpus:
-            for name in venvs:
-                first = cpu == cpus[0] and name == venvs[0]
-                runs.append(run_suite(guest, pi_os, name, cpu, results, wheel, install_checks=first))
-                lap(f"{release} {cpu} {name} (emulated)")
-        return runs
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+            first = cpu == cpus[0] and name == venvs[0]
+            runs.append(run_suite(guest, pi_os, name, cpu, results, wheel, install_checks=first))
+            lap(f"{release} {cpu} {name} (emulated)")
+    return runs
 
 
 def main() -> int:
@@ -304,16 +312,23 @@ def main() -> int:
     shutil.rmtree(results, ignore_errors=True)
     results.mkdir(parents=True)
     make_stage(BUILD / "stage", fixtures, wheel)
+    oses = [release for release in oses if set(venvs) & set(PI_OSES[release].venvs)]
+    roots = prepare_roots(oses, args.cache_dir, args.work_dir)
+    lap("root filesystems")
     runs = []
-    for release in oses:
-        its_venvs = [name for name in venvs if name in PI_OSES[release].venvs]
-        if not its_venvs:
-            log(f"== {release}: none of --venvs {args.venvs} exists there; skipped")
-            continue
-        os_runs = test_os(release, cpus, its_venvs, args, BUILD / "stage", wheel, results, lap)
-        if os_runs is None:
-            return EXIT_CANNOT_EMULATE
-        runs += os_runs
+    try:
+        for release, root in roots.items():
+            its_venvs = [name for name in venvs if name in PI_OSES[release].venvs]
+            os_runs = test_os(release, root, cpus, its_venvs, BUILD / "stage", wheel, results, lap)
+            if os_runs is None:
+                return EXIT_CANNOT_EMULATE
+            runs += os_runs
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+    finally:
+        if not args.keep:
+            for root in roots.values():
+                shutil.rmtree(root, ignore_errors=True)
     report(runs, timings, results / "summary.json")
     failed = [run for run in runs if run["exit_code"] != 0 or run["tests"] == 0]
     return EXIT_TESTS_FAILED if failed or not runs else 0
