@@ -147,9 +147,10 @@ def junit_counts(path: Path) -> dict:
 
 
 def run_suite(guest: Guest, pi_os: PiOs, name: str, cpu: str, results: Path, wheel: Path,
-              install_checks: bool) -> dict:
+              install_checks: bool, with_edge: bool) -> dict:
     """The device suite in venv `name` under `cpu`. `install_checks`: also the tests that install
-    the wheel afresh (tests/device/test_device_python.py), once per OS rather than on every row."""
+    the wheel afresh (tests/device/test_device_python.py), once per OS rather than on every row.
+    `with_edge`: tests/edge too (four fifths of the time), else tests/device alone."""
     tag = f"{pi_os.release}-{cpu}-{name}"
     (results / tag).mkdir(parents=True, exist_ok=True)
     env = {"TFEDGE_TEST_MODELS": f"{GUEST_MNT}/fixtures/models",
@@ -164,14 +165,15 @@ def run_suite(guest: Guest, pi_os: PiOs, name: str, cpu: str, results: Path, whe
     command = [f"{venv_path(name)}/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
                "--basetemp=/tmp/pytest", f"--junitxml={GUEST_RESULTS}/{tag}/junit.xml",
                "-m", "not no_emulation",
-               *(f"{GUEST_MNT}/{suite}" for suite in DEVICE_SUITE)]
+               *(f"{GUEST_MNT}/{suite}" for suite in (DEVICE_SUITE if with_edge else DEVICE_SUITE[1:]))]
     started = time.monotonic()
     log(f"== device suite: {pi_os.release}, venv {name}, QEMU_CPU={cpu}")
     result = guest.run(command, cpu, env, check=False, timeout=SUITE_TIMEOUT_S)
     counts = junit_counts(results / tag / "junit.xml")
     device_json = results / tag / "device.json"
     return {"os": pi_os.release, "python": pi_os.python, "cpu": cpu, "venv": name,
-            "install_checks": install_checks, "exit_code": result.returncode, **counts,
+            "install_checks": install_checks, "suites": "edge+device" if with_edge else "device",
+            "exit_code": result.returncode, **counts,
             "emulated_wall_s": round(time.monotonic() - started, 1),
             "parity": json.loads(device_json.read_text()) if device_json.exists() else {}}
 
@@ -201,10 +203,12 @@ def report(runs: list[dict], timings: dict, out: Path) -> None:
     for step, seconds in timings.items():
         log(f"  {step:<28} {seconds:7.1f} s")
     log(f"  {'total (after preflight)':<28} {sum(timings.values()):7.1f} s")
-    log("  one row per OS, CPU and venv (*: also the fresh-install tests, once per OS)")
+    log("  one row per OS, CPU and venv; tests/edge on the rows marked edge+device, tests/device on "
+        "all (*: also the fresh-install tests, once per OS)")
     for run in runs:
         log(f"  {run['os']:<9} py{run['python']:<5} {run['cpu']:<11} {run['venv']:<15}"
-            f"{'*' if run['install_checks'] else ' '} {run['passed']:3d} passed, {run['failures']} failed, "
+            f"{'*' if run['install_checks'] else ' '} {run['suites']:<12}{run['passed']:3d} passed, "
+            f"{run['failures']} failed, "
             f"{run['errors']} errors, {run['skipped']} skipped (exit {run['exit_code']}, "
             f"{run['emulated_wall_s']:.0f} s)")
         for reason in run["skip_reasons"]:
@@ -236,8 +240,10 @@ def prepare_roots(oses: list[str], cache_dir: Path, work_dir: Path) -> dict[str,
 
 
 def test_os(release: str, root: Path, cpus: list[str], venvs: list[str], stage: Path, wheel: Path,
-            results: Path, lap) -> list[dict] | None:
-    """Run the rows of Raspberry Pi OS `release` in its extracted root; None: no emulation."""
+            results: Path, lap, edge_on_every_cpu: bool = False) -> list[dict] | None:
+    """Run the rows of Raspberry Pi OS `release` in its extracted root; None: no emulation.
+    tests/edge runs under the first CPU model only (unless `edge_on_every_cpu`): it checks the
+    runtime's behaviour, while tests/device, on every row, checks what the core changes."""
     pi_os = PI_OSES[release]
     guest = Guest(root, stage, results)
     machine = guest.run(["uname", "-m"], cpus[0], capture=True, check=False)
@@ -258,7 +264,8 @@ def test_os(release: str, root: Path, cpus: list[str], venvs: list[str], stage: 
     for cpu in cpus:
         for name in venvs:
             first = cpu == cpus[0] and name == venvs[0]
-            runs.append(run_suite(guest, pi_os, name, cpu, results, wheel, install_checks=first))
+            runs.append(run_suite(guest, pi_os, name, cpu, results, wheel, install_checks=first,
+                                  with_edge=edge_on_every_cpu or cpu == cpus[0]))
             lap(f"{release} {cpu} {name} (emulated)")
     return runs
 
@@ -275,6 +282,8 @@ def main() -> int:
                         default=Path(os.environ.get("TFEDGE_PI_CACHE", "/var/cache/tfedge-pi")))
     parser.add_argument("--work-dir", type=Path,
                         default=Path(os.environ.get("TFEDGE_PI_WORK", "/var/tmp/tfedge-pi")))
+    parser.add_argument("--edge-on-every-cpu", action="store_true",
+                        help="run tests/edge under every CPU model, not only the first (slower)")
     parser.add_argument("--keep", action="store_true", help="keep the extracted roots afterwards")
     parser.add_argument("--preflight", action="store_true",
                         help="only check that this machine can emulate the Pi (exit 0 or 8)")
@@ -319,7 +328,8 @@ def main() -> int:
     try:
         for release, root in roots.items():
             its_venvs = [name for name in venvs if name in PI_OSES[release].venvs]
-            os_runs = test_os(release, root, cpus, its_venvs, BUILD / "stage", wheel, results, lap)
+            os_runs = test_os(release, root, cpus, its_venvs, BUILD / "stage", wheel, results, lap,
+                              args.edge_on_every_cpu)
             if os_runs is None:
                 return EXIT_CANNOT_EMULATE
             runs += os_runs
