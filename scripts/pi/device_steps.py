@@ -75,6 +75,7 @@ def run_steps(release: str, args, wheel: Path) -> bool:
     install_interpreter_if_needed(root)
     guest = Guest(root, STEPS / "stage", STEPS / "results")
     guest.mounts += pip_host_mounts()[0]  # resolv.conf and CA certificates, for apt-get
+    guest.present_cpuinfo(CPU, STEPS)  # an Arm /proc/cpuinfo: ai-edge-litert needs one under QEMU
     passed = True
     try:
         for what, command, expected in steps(release, f"{GUEST_MNT}/wheel/{wheel.name}"):

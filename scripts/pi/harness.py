@@ -201,8 +201,8 @@ def parity_summary(runs: list[dict]) -> dict:
 def report(runs: list[dict], timings: dict, out: Path) -> None:
     log("\n== make test-pi summary (emulated: timings here are NOT Raspberry Pi speed)")
     for step, seconds in timings.items():
-        log(f"  {step:<28} {seconds:7.1f} s")
-    log(f"  {'total (after preflight)':<28} {sum(timings.values()):7.1f} s")
+        log(f"  {step:<46} {seconds:7.1f} s")
+    log(f"  {'total (after preflight)':<46} {sum(timings.values()):7.1f} s")
     log("  one row per OS, CPU and venv; tests/edge on the rows marked edge+device, tests/device on "
         "all (*: also the fresh-install tests, once per OS)")
     for run in runs:
