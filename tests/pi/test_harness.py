@@ -148,3 +148,16 @@ def test_unknown_os_is_a_usage_error(monkeypatch, capsys):
     with pytest.raises(SystemExit) as raised:
         harness.main()
     assert raised.value.code == 2 and "--oses: buster is unknown" in capsys.readouterr().err
+
+
+@needs_zstd
+def test_both_releases_roots_are_prepared_side_by_side(tmp_path, monkeypatch):
+    monkeypatch.setattr(rootfs, "build", fake_build)
+    monkeypatch.setattr(harness, "install_interpreter_if_needed", lambda root: None)
+    roots = harness.prepare_roots(["bookworm", "trixie"], tmp_path / "cache", tmp_path / "work")
+    assert [root.name for root in roots.values()] == ["root-bookworm", "root-trixie"]
+    for release, root in roots.items():
+        key = rootfs.spec_for(REPO / "pyproject.toml", release).key()
+        assert (root / "etc" / "marker").read_text() == key
+        assert rootfs.cached_tarball_ok(rootfs.tarball_path(tmp_path / "cache", rootfs.spec_for(
+            REPO / "pyproject.toml", release)))[0]
