@@ -57,14 +57,16 @@ demo: install fashion-data
 test: install fashion-data test-packages
 	$(BIN)/python -m pytest -q
 
-# The device runtime on an emulated Raspberry Pi 4 and 5 (needs root and PI_PACKAGES: `make
-# pi-packages` installs them; README "Tested on the Pi's architecture"). The first line
-# refuses early (exit 8) where this machine cannot emulate aarch64. PI_MODELS=DIR reuses the
-# models `make test` exported with TFEDGE_EXPORT_TEST_MODELS=DIR.
+# The device runtime on an emulated Raspberry Pi 4 and 5, on Raspberry Pi OS bookworm and trixie
+# (needs root and PI_PACKAGES: `make pi-packages` installs them; README "Tested on the Pi's
+# architecture"). The first line refuses early (exit 8) where this machine cannot emulate
+# aarch64. PI_MODELS=DIR reuses the models `make test` exported with TFEDGE_EXPORT_TEST_MODELS=DIR;
+# PI_OSES=trixie (or bookworm) tests one release; PI_ARGS=--edge-on-every-cpu runs tests/edge on both
+# cores, not only the first (slower).
 test-pi:
 	@$(PYTHON) scripts/pi/harness.py --preflight
 	@$(MAKE) --no-print-directory install fashion-data
-	$(BIN)/python scripts/pi/harness.py $(if $(PI_MODELS),--models $(PI_MODELS))
+	$(BIN)/python scripts/pi/harness.py $(if $(PI_MODELS),--models $(PI_MODELS)) $(if $(PI_OSES),--oses $(PI_OSES)) $(PI_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

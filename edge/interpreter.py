@@ -26,6 +26,10 @@ BACKENDS = {
 }
 BACKEND_ORDER = tuple(BACKENDS)
 
+# tflite-runtime's last wheels are for Python 3.11; pyproject.toml's [tflite-runtime] extra asks
+# for it only below 3.12 (an environment marker), so newer Pythons install it without one.
+TFLITE_RUNTIME_LAST_PYTHON = (3, 11)
+
 # More interpreter threads than this is a typo, not a setting (the biggest boards have 8-16 cores).
 MAX_THREADS = 64
 
@@ -61,6 +65,18 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
+def tflite_runtime_unsupported(version_info: tuple | None = None) -> str | None:
+    """Why tflite-runtime cannot exist on this Python (default: the running one), as one line
+    naming [litert]; None up to 3.11."""
+    version_info = version_info or sys.version_info
+    if tuple(version_info[:2]) <= TFLITE_RUNTIME_LAST_PYTHON:
+        return None
+    python = f"{version_info[0]}.{version_info[1]}"
+    last = ".".join(map(str, TFLITE_RUNTIME_LAST_PYTHON))
+    return (f"tflite-runtime has no build for Python {python} (its last is for {last}), so "
+            f'tfedge[tflite-runtime] installs no interpreter here; use: pip install "tfedge[litert]"')
+
+
 def resolve_backend(name: str = "auto") -> Backend:
     """Import the named interpreter backend, or the first one available for "auto"."""
     if name != "auto" and name not in BACKENDS:
@@ -72,7 +88,11 @@ def resolve_backend(name: str = "auto") -> Backend:
         try:
             module = importlib.import_module(module_name)
         except ImportError as error:
-            failures.append(f"{candidate}: {error}")
+            unsupported = tflite_runtime_unsupported() if candidate == "tflite-runtime" else None
+            if unsupported and name == candidate:
+                raise DependencyError(unsupported) from None
+            failures.append(f"{candidate}: {error}" if unsupported is None else
+                            f"{candidate}: {unsupported.split(' (', 1)[0]}")
             continue
         return Backend(candidate, _version(distribution), module)
     raise DependencyError(

@@ -39,7 +39,11 @@ def read_tflite(path: str | Path) -> tuple[bytes, TfliteModel]:
         raise ModelError(f"{path}: is a folder; give the path of a .tflite file")
     if not path.is_file():  # a FIFO or a device could block the read or never end
         raise ModelError(f"{path}: is not a regular file; give the path of a .tflite file")
-    content = path.read_bytes()
+    try:
+        content = path.read_bytes()
+    except OSError as error:  # e.g. a root-only file run by a user (seen in the emulated Pi)
+        raise ModelError(f"{path}: cannot be read ({error.strerror or error}); check its permissions "
+                         "(ls -l) or copy it where you can read it") from None
     try:
         parsed = parse_tflite(content)
     except ValueError as error:

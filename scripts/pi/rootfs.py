@@ -1,4 +1,5 @@
-"""The emulated Pi's root filesystem: Debian 12 arm64 with Python 3.11 and the device wheels.
+"""The emulated Pi's root filesystems: Debian 12 and 13 arm64 (Raspberry Pi OS bookworm and
+trixie, Python 3.11 and 3.13) with the device wheels.
 
 Building takes minutes (debootstrap's second stage runs emulated), so the finished root is kept
 as a zstd tarball in a cache OUTSIDE the clone, named by a hash of what it contains: the Debian
@@ -31,6 +32,30 @@ MANIFEST = "etc/tfedge-pi-root.json"
 KEEP_TARBALLS = 2
 
 
+# libgl1 and libglib2: `import cv2` of opencv-python (OpenCV's GUI build) links libGL.so.1 and
+# libgthread-2.0.so.0, as on Raspberry Pi OS desktop, where both are always there.
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libgl1", "libglib2.0-0")
+
+
+@dataclass(frozen=True)
+class PiOs:
+    """A Raspberry Pi OS release as the emulated Pi builds it: Debian's release of the same name."""
+
+    release: str
+    debian: int
+    python: str  # Debian's python3 in that release, major.minor
+    packages: tuple[str, ...]
+    venvs: tuple[str, ...]  # the tfedge extras a device venv is made for (tflite-runtime: <= 3.11)
+
+
+PI_OSES = {
+    "bookworm": PiOs("bookworm", 12, "3.11", BASE_PACKAGES, ("litert", "tflite-runtime")),
+    # trixie's 64-bit time_t transition renamed libglib2.0-0 (debootstrap takes no virtual names)
+    "trixie": PiOs("trixie", 13, "3.13",
+                   tuple(p.replace("libglib2.0-0", "libglib2.0-0t64") for p in BASE_PACKAGES), ("litert",)),
+}
+
+
 @dataclass(frozen=True)
 class RootSpec:
     """What the cached root holds; its hash names the cache entry."""
@@ -38,9 +63,7 @@ class RootSpec:
     release: str = "bookworm"
     arch: str = "arm64"
     mirror: str = "http://deb.debian.org/debian"
-    # libgl1 and libglib2.0-0: `import cv2` of opencv-python (OpenCV's GUI build) links libGL.so.1
-    # and libgthread-2.0.so.0, as on Raspberry Pi OS desktop, where both are always there.
-    packages: tuple[str, ...] = ("python3", "python3-venv", "ca-certificates", "libgl1", "libglib2.0-0")
+    packages: tuple[str, ...] = BASE_PACKAGES
     # venv name -> requirements downloaded for it (from pyproject.toml, plus the test runner)
     venvs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     recipe: int = RECIPE_VERSION
@@ -55,16 +78,36 @@ def venv_path(name: str) -> str:
     return f"/opt/venv-{name}"
 
 
-def device_requirements(pyproject: Path, extra: str) -> tuple[str, ...]:
-    """The project's base requirements plus one extra's, as pyproject.toml declares them."""
+def for_python(requirement: str, python: str) -> str | None:
+    """`requirement` without its environment marker when that marker holds on an aarch64 Linux
+    with Python `python` (major.minor), else None: the root's pip sees the marker-free list."""
+    if ";" not in requirement:
+        return requirement
+    from packaging.markers import Marker  # pip's own marker logic; only when a marker is there
+
+    name, marker = (part.strip() for part in requirement.split(";", 1))
+    environment = {"python_version": python, "python_full_version": f"{python}.0",
+                   "platform_machine": "aarch64", "sys_platform": "linux", "platform_system": "Linux",
+                   "os_name": "posix", "implementation_name": "cpython"}
+    return name if Marker(marker).evaluate(environment) else None
+
+
+def device_requirements(pyproject: Path, extra: str, python: str = PI_OSES["bookworm"].python
+                        ) -> tuple[str, ...]:
+    """The project's base requirements plus one extra's, as pyproject.toml declares them, for an
+    aarch64 Linux with Python `python` (requirements whose marker excludes it are left out)."""
     project = tomllib.loads(Path(pyproject).read_text())["project"]
-    return tuple(project["dependencies"]) + tuple(project["optional-dependencies"][extra])
+    declared = list(project["dependencies"]) + list(project["optional-dependencies"][extra])
+    return tuple(r for r in (for_python(r, python) for r in declared) if r is not None)
 
 
-def spec_for(pyproject: Path, mirror: str | None = None) -> RootSpec:
-    venvs = {extra: device_requirements(pyproject, extra) + ("pytest",)
-             for extra in ("litert", "tflite-runtime")}
-    return RootSpec(venvs=venvs, **({"mirror": mirror} if mirror else {}))
+def spec_for(pyproject: Path, release: str = "bookworm", mirror: str | None = None) -> RootSpec:
+    """What the root of Raspberry Pi OS `release` holds, with a venv for each extra it supports."""
+    pi_os = PI_OSES[release]
+    venvs = {extra: device_requirements(pyproject, extra, pi_os.python) + ("pytest",)
+             for extra in pi_os.venvs}
+    return RootSpec(release=release, packages=pi_os.packages, venvs=venvs,
+                    **({"mirror": mirror} if mirror else {}))
 
 
 def sha256_of(path: Path) -> str:
@@ -186,8 +229,10 @@ def pack(staging: Path, tarball: Path) -> None:
 
 
 def prune(cache_dir: Path, keep: Path) -> None:
-    """Drop older cached roots, keeping `keep` and the newest others up to KEEP_TARBALLS."""
-    others = sorted((p for p in Path(cache_dir).glob("rootfs-*.tar.zst") if p != keep),
+    """Drop older cached roots of `keep`'s release and architecture, keeping `keep` and the newest
+    others up to KEEP_TARBALLS (each release keeps its own: bookworm's never evicts trixie's)."""
+    release_arch = keep.name.rsplit("-", 1)[0]  # rootfs-RELEASE-ARCH
+    others = sorted((p for p in Path(cache_dir).glob(f"{release_arch}-*.tar.zst") if p != keep),
                     key=lambda p: p.stat().st_mtime, reverse=True)
     for old in others[KEEP_TARBALLS - 1:]:
         old.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""The emulated Pi is what a user's Pi is: aarch64, Python 3.11, the pinned core, no TensorFlow."""
+"""The emulated Pi is what a user's Pi is: aarch64, its OS release's Python (bookworm 3.11, trixie
+3.13), the pinned core, no TensorFlow."""
 
 import ctypes
 import importlib.util
@@ -20,10 +21,13 @@ PI_CORES = {"cortex-a72": ("0xd08", False), "cortex-a76": ("0xd0b", True)}
 HWCAP_ASIMDDP = 1 << 20
 
 
-def test_aarch64_with_debian_python_311():
+def test_aarch64_with_the_releases_debian_python():
+    release = os.environ.get("TFEDGE_DEVICE_OS", "bookworm")
+    python = os.environ.get("TFEDGE_DEVICE_PYTHON", "3.11")
     assert platform.machine() == "aarch64"
-    assert sys.version_info[:2] == (3, 11)
-    assert "bookworm" in Path("/etc/os-release").read_text()
+    assert f"{sys.version_info[0]}.{sys.version_info[1]}" == python
+    assert sys.executable.startswith("/opt/venv-") and Path(sys.base_prefix) == Path("/usr")  # Debian's
+    assert f"VERSION_CODENAME={release}\n" in Path("/etc/os-release").read_text()
 
 
 def test_no_tensorflow_is_installed():

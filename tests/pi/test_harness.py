@@ -63,13 +63,15 @@ def test_corrupted_cache_is_detected_and_rebuilt(tmp_path, monkeypatch):
 
 
 @needs_zstd
-def test_only_recent_roots_are_kept(tmp_path, monkeypatch):
+def test_only_recent_roots_are_kept_per_release(tmp_path, monkeypatch):
     monkeypatch.setattr(rootfs, "build", fake_build)
     cache = tmp_path / "cache"
-    for release in ("a", "b", "c"):
-        rootfs.restore_or_build(rootfs.RootSpec(release=release), cache, tmp_path / "root")
-    assert len(list(cache.glob("rootfs-*.tar.zst"))) == rootfs.KEEP_TARBALLS
-    assert len(list(cache.glob("rootfs-*.sha256"))) == rootfs.KEEP_TARBALLS
+    rootfs.restore_or_build(rootfs.RootSpec(release="trixie"), cache, tmp_path / "root")
+    for package in ("a", "b", "c"):
+        rootfs.restore_or_build(rootfs.RootSpec(packages=(package,)), cache, tmp_path / "root")
+    assert len(list(cache.glob("rootfs-bookworm-*.tar.zst"))) == rootfs.KEEP_TARBALLS
+    assert len(list(cache.glob("rootfs-bookworm-*.sha256"))) == rootfs.KEEP_TARBALLS
+    assert rootfs.cached_tarball_ok(rootfs.tarball_path(cache, rootfs.RootSpec(release="trixie")))[0]
 
 
 def test_cpuinfo_names_the_pi_core_and_its_features():
@@ -129,3 +131,33 @@ def test_missing_tools_name_the_packages(monkeypatch):
     monkeypatch.setattr(emulation.shutil, "which", lambda tool: None)
     with pytest.raises(emulation.CannotEmulate, match="apt-get install .*qemu-user-static"):
         emulation.preflight(["cortex-a72"])
+
+
+def test_trixie_root_has_its_own_packages_and_only_the_litert_venv():
+    bookworm, trixie = (rootfs.spec_for(REPO / "pyproject.toml", name) for name in ("bookworm", "trixie"))
+    assert (trixie.release, list(trixie.venvs)) == ("trixie", ["litert"])
+    assert "libglib2.0-0t64" in trixie.packages and "libglib2.0-0" in bookworm.packages
+    assert {"tflite-runtime>=2.13", "numpy<2"} <= set(bookworm.venvs["tflite-runtime"])
+    assert not any(";" in r for spec in (bookworm, trixie) for reqs in spec.venvs.values() for r in reqs)
+    assert rootfs.for_python("numpy<2; python_version < '3.12'", "3.13") is None
+    assert rootfs.for_python("numpy<2; python_version < '3.12'", "3.11") == "numpy<2"
+
+
+def test_unknown_os_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["harness.py", "--oses", "buster"])
+    with pytest.raises(SystemExit) as raised:
+        harness.main()
+    assert raised.value.code == 2 and "--oses: buster is unknown" in capsys.readouterr().err
+
+
+@needs_zstd
+def test_both_releases_roots_are_prepared_side_by_side(tmp_path, monkeypatch):
+    monkeypatch.setattr(rootfs, "build", fake_build)
+    monkeypatch.setattr(harness, "install_interpreter_if_needed", lambda root: None)
+    roots = harness.prepare_roots(["bookworm", "trixie"], tmp_path / "cache", tmp_path / "work")
+    assert [root.name for root in roots.values()] == ["root-bookworm", "root-trixie"]
+    for release, root in roots.items():
+        key = rootfs.spec_for(REPO / "pyproject.toml", release).key()
+        assert (root / "etc" / "marker").read_text() == key
+        assert rootfs.cached_tarball_ok(rootfs.tarball_path(tmp_path / "cache", rootfs.spec_for(
+            REPO / "pyproject.toml", release)))[0]
