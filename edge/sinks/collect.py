@@ -16,6 +16,9 @@ Reasons (tfedge.edge.collection.REASONS), first match wins:
   stable label is still that same one (a flicker, not a change); decided one frame later;
 - audit: a confident frame, kept at random at `audit_rate`, so confident mistakes are found too.
 
+After a hot swap (a `model_change` event), frames are kept with the new model's sha256 and labels,
+and their model's view is made with the new file's card (read by the writer thread).
+
 A folder that cannot be written, or fills (the disk, not the cap), stops collecting: one line
 on stderr, and the run goes on classifying.
 """
@@ -37,7 +40,9 @@ import numpy as np
 from tfedge.edge.card import ModelCard
 from tfedge.edge.collection import CollectedFrame
 from tfedge.edge.collection_store import CollectionStore, StoreLimits, signature
+from tfedge.edge.model_file import read_model_file
 from tfedge.edge.preprocess import to_pixels
+from tfedge.errors import TfedgeError
 
 JPEG_QUALITY = 90
 LATEST_SHOWN = 6
@@ -147,7 +152,7 @@ class CollectSink:
         self.store = CollectionStore(settings.folder, settings.limits)
         self.random = random.Random(settings.seed)
         self.queue = BestFirstQueue(settings.queue_size)
-        self.pending: tuple[dict, np.ndarray] | None = None
+        self.pending: tuple[dict, np.ndarray, tuple] | None = None
         self.candidates = 0
         self.skipped = 0  # candidates the store would surely refuse (rate, quota, count, cap)
         self.dropped = 0
@@ -156,18 +161,22 @@ class CollectSink:
         self.stopped: str | None = None
         self.model_sha256 = ""
         self.labels: list[str] = list(card.labels)
+        self.model_path: str | None = None
+        self.first_sha256 = ""
+        self.cards: dict[str, ModelCard] = {}  # sha256 -> card, for the model's view after a swap
         self.latest: deque[tuple[str, bytes]] = deque(maxlen=LATEST_SHOWN)
         self.lock = threading.Lock()
         self._thread = threading.Thread(target=self._write_loop, name="tfedge-collect", daemon=True)
         self._started = False
 
     def start(self, info: dict) -> None:
-        model = info.get("model")
+        model = self.model_path = info.get("model")
         if model:
             try:
                 self.model_sha256 = hashlib.sha256(Path(model).read_bytes()).hexdigest()
             except OSError:
                 self.model_sha256 = ""
+        self.first_sha256 = self.model_sha256
         self.labels = list(info.get("labels") or self.labels)
         try:
             problems = self.store.open()
@@ -181,6 +190,10 @@ class CollectSink:
 
     def emit(self, result: dict, frame: np.ndarray) -> None:
         began = time.perf_counter()
+        event = result.get("event") or {}
+        if event.get("type") == "model_change":  # frames from here on are the new model's
+            self.model_sha256, self.labels = event["sha256"], list(event["labels"])
+            self.pending = None
         if self.stopped is None:
             for candidate in self._candidates(result, frame):
                 self.candidates += 1
@@ -194,24 +207,26 @@ class CollectSink:
                     self.dropped += 1
         self.emit_ms.append((time.perf_counter() - began) * 1000.0)
 
-    def _candidates(self, result: dict, frame: np.ndarray) -> list[tuple[dict, np.ndarray, str]]:
-        settings, found = self.settings, []
+    def _candidates(self, result: dict, frame: np.ndarray) -> list[tuple[dict, np.ndarray, str, tuple]]:
+        """(result, frame, reason, (model sha256, labels)) for each frame to offer the store."""
+        settings, found, model = self.settings, [], (self.model_sha256, self.labels)
         stable = result.get("stable_label")
         if self.pending is not None:
-            held, held_frame = self.pending
+            held, held_frame, held_model = self.pending
             self.pending = None
             if stable == held["stable_label"]:
-                found.append((held, held_frame, "disagreement"))
+                found.append((held, held_frame, "disagreement", held_model))
         margin = _margin(result)
         event = result.get("event")
-        if settings.label_change and event and event.get("previous") is not None:
-            found.append((result, frame, "label_change"))
+        if (settings.label_change and event and event.get("type") == "label_change"
+                and event.get("previous") is not None):
+            found.append((result, frame, "label_change", model))
         elif settings.margin and margin is not None and margin < settings.margin:
-            found.append((result, frame, "low_margin"))
+            found.append((result, frame, "low_margin", model))
         elif settings.disagreement and stable is not None and result.get("label") != stable:
-            self.pending = (result, frame)
+            self.pending = (result, frame, model)
         elif settings.audit_rate and self.random.random() < settings.audit_rate:
-            found.append((result, frame, "audit"))
+            found.append((result, frame, "audit", model))
         return found
 
     def _write_loop(self) -> None:
@@ -228,8 +243,21 @@ class CollectSink:
             except OSError as error:
                 self._stop(f"writing to {self.settings.folder} failed ({error.strerror or error})")
 
-    def _write(self, result: dict, frame: np.ndarray, reason: str) -> None:
-        view = model_view(frame, self.card)
+    def _card_of(self, sha256: str) -> ModelCard:
+        """The card of the model with this sha256: the first model's, or the swapped-in file's."""
+        if sha256 not in self.cards:
+            card = None
+            if self.model_path and sha256 != self.first_sha256:
+                try:  # the file at the model path is the one swapped in (a later swap: its own sha)
+                    card = read_model_file(self.model_path).card
+                except TfedgeError:
+                    card = None
+            self.cards[sha256] = card or self.card
+        return self.cards[sha256]
+
+    def _write(self, result: dict, frame: np.ndarray, reason: str, model: tuple) -> None:
+        model_sha256, labels = model
+        view = model_view(frame, self._card_of(model_sha256))
         margin = _margin(result)
         frame_id = f"{int(result['timestamp'] * 1000)}-{result['frame']}"
         collected = CollectedFrame(
@@ -237,7 +265,7 @@ class CollectSink:
             score=result["score"], top_k=result.get("top_k", []),
             margin=1.0 if margin is None else round(float(margin), 4),
             stable_label=result.get("stable_label"),
-            model_sha256=result.get("model") or self.model_sha256, labels=self.labels,
+            model_sha256=model_sha256, labels=labels,
             reason=reason, informativeness=round(1.0 - (1.0 if margin is None else float(margin)), 4))
         encoded: list[bytes] = []
 

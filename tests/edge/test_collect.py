@@ -262,3 +262,34 @@ def test_service_runs_with_the_collect_options(tmp_path):
     command = _run_command(tmp_path / "m.tflite", ["--source", "0", "--collect", "kept",
                                                    "--collect-max-mb", "50"])
     assert command[-4:] == ["--collect", "kept", "--collect-max-mb", "50"]
+
+
+def test_after_a_hot_swap_frames_carry_the_new_model(tmp_path, tflite_models):
+    """A model_change event is not a label change; later frames name the new model and labels,
+    and their model's view is made with the swapped-in file's card."""
+    import hashlib
+
+    from tfedge.edge.card import embed_card
+
+    model = tmp_path / "model.tflite"
+    model.write_bytes(tflite_models["float32"].read_bytes())
+    first_sha = hashlib.sha256(model.read_bytes()).hexdigest()
+    folder = tmp_path / "collected"
+    settings = CollectSettings(folder, audit_rate=0.0, seed=1, limits=no_limits(duplicate_bits=-1))
+    sink = CollectSink(settings, CARD, log=lambda _message: None)
+    sink.start({"labels": LABELS, "model": str(model)})
+    sink.emit(result(0, margin=0.05), picture(0, 40))
+    new_card = ModelCard(labels=["x", "y"], input_size=(8, 8), color_order="RGB")
+    model.write_bytes(embed_card(tflite_models["float32"].read_bytes(), new_card))
+    new_sha = hashlib.sha256(model.read_bytes()).hexdigest()
+    change = {"type": "model_change", "previous": first_sha, "sha256": new_sha, "model": new_sha[:12],
+              "labels": ["x", "y"]}
+    sink.emit(result(1, label="x", margin=0.05, stable=None, event=change), picture(1, 40))
+    sink.close({})
+    kept, problems = read_collection(folder)
+    assert problems == []
+    assert [(f.frame, f.reason) for f in kept] == [(0, "low_margin"), (1, "low_margin")]
+    assert (kept[0].model_sha256, kept[0].labels) == (first_sha, LABELS)
+    assert (kept[1].model_sha256, kept[1].labels) == (new_sha, ["x", "y"])
+    view = cv2.imread(str(folder / f"{kept[1].id}.view.jpg"), cv2.IMREAD_UNCHANGED)
+    assert view.shape == (8, 8, 3)
