@@ -97,13 +97,18 @@ class Guest:
         return features
 
 
+# Modules in tests/ that the device suites import (the suites' own folders are copied whole).
+SUITE_HELPERS = ("labelled_video.py", "hostile_metadata.py")
+
+
 def make_stage(stage: Path, fixtures: Path, wheel: Path) -> None:
     """What the guest sees at GUEST_MNT: the device tests, the wheel, the fixtures."""
     if stage.exists():
         shutil.rmtree(stage)
     (stage / "tests").mkdir(parents=True)
     shutil.copy(REPO / "tests" / "conftest.py", stage / "tests")
-    shutil.copy(REPO / "tests" / "labelled_video.py", stage / "tests")  # a helper of both suites
+    for helper in SUITE_HELPERS:
+        shutil.copy(REPO / "tests" / helper, stage / "tests")
     shutil.copy(REPO / "pyproject.toml", stage)  # pytest's settings (markers)
     for suite in DEVICE_SUITE:
         shutil.copytree(REPO / suite, stage / suite, ignore=shutil.ignore_patterns("__pycache__"))

@@ -161,3 +161,17 @@ def test_both_releases_roots_are_prepared_side_by_side(tmp_path, monkeypatch):
         assert (root / "etc" / "marker").read_text() == key
         assert rootfs.cached_tarball_ok(rootfs.tarball_path(tmp_path / "cache", rootfs.spec_for(
             REPO / "pyproject.toml", release)))[0]
+
+
+def test_the_stage_carries_every_tests_module_the_device_suites_import():
+    """A module in tests/ imported by tests/edge or tests/device must travel to the guest."""
+    import re
+
+    repo = Path(harness.__file__).resolve().parents[2]
+    helpers = {p.stem for p in (repo / "tests").glob("*.py") if not p.name.startswith("test_")}
+    imported = set()
+    for suite in harness.DEVICE_SUITE:
+        for path in (repo / suite).rglob("*.py"):
+            imported |= set(re.findall(r"^\s*(?:from|import) (\w+)", path.read_text(), re.MULTILINE))
+    needed = {f"{name}.py" for name in helpers & imported}
+    assert needed <= set(harness.SUITE_HELPERS), needed - set(harness.SUITE_HELPERS)
