@@ -31,6 +31,12 @@ FLOAT_TOLERANCE = 1e-5  # on softmax probabilities in [0, 1]
 # rounds differently on Arm and x86 and the differences compound through the layers (measured: up
 # to 1 step with ai-edge-litert, up to 4 with tflite-runtime's ruy)
 TOLERANCE = {"int8": INT8_RUNTIME_STEPS, "float32": FLOAT_TOLERANCE}  # per raw output value
+# Another TFLite version's optimized kernels (tflite-runtime 2.14's ruy against x86's ai-edge-litert
+# 2.3 XNNPACK) differ by more than one version's kernels across architectures: measured up to 4
+# steps, and 8 (9 of 200 values) in a CI run of 28 Nov on the video frames, with every decided
+# prediction the same. Their raw values are held to this wider bound; predictions are still
+# compared with TOLERANCE's near-ties, so a decided frame that flips fails as before.
+OTHER_VERSION_INT8_STEPS = 16
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ Measured on the x86 tensors (so only the interpreter's arithmetic is compared):
   themselves changed (seen: 2 steps in 6 of 800 values), so there within the runtime tolerance.
 - The runtime's own kernels (what `tfedge run` uses: XNNPACK in ai-edge-litert, ruy in
   tflite-runtime 2.14): their requantization rounds differently on Arm and x86, so int8 may
-  differ by a few quantization steps in some values (seen: 1 with ai-edge-litert, 3 with
-  tflite-runtime). float32 within 1e-5 (agreement.TOLERANCE).
+  differ by a few quantization steps in some values (seen: 1 with ai-edge-litert; with
+  tflite-runtime 2.14, another TFLite version than x86's, up to 8: held to
+  agreement.OTHER_VERSION_INT8_STEPS). float32 within 1e-5 (agreement.TOLERANCE).
 - Predictions (top-1) must be identical on every *decided* frame, one whose x86 margin between
   top-1 and top-2 exceeds what the tolerance can flip; near-ties are counted and reported, and
   too many of them fail (tests/device/agreement.py).
@@ -20,7 +21,7 @@ A second test decodes the frames on the device itself.
 
 import numpy as np
 import pytest
-from agreement import TOLERANCE, compare_predictions
+from agreement import OTHER_VERSION_INT8_STEPS, TOLERANCE, compare_predictions
 from recording import (
     QUANTS,
     SOURCES,
@@ -81,15 +82,19 @@ def test_reference_kernels_match_x86(classifier, source, fixtures, results, x86_
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_runtime_kernels_match_x86(classifier, source, fixtures, results):
+def test_runtime_kernels_match_x86(classifier, source, fixtures, results, x86_facts):
     quant = classifier.card.quantization
     inputs = np.load(reference_file(fixtures, quant, source, "inputs"))
     expected = np.load(reference_file(fixtures, quant, source, "raw"))
     got = raw_outputs(classifier.interpreter, inputs)
     outcome = compare(got, expected)
     outcome["predictions"] = predictions(got, expected, quant)
-    results.record(f"runtime_kernels/{quant}/{source}", {**outcome, "backend": str(classifier.backend)})
-    assert outcome["max_abs_difference"] <= TOLERANCE[quant], outcome
+    bound = TOLERANCE[quant]
+    if quant == "int8" and not same_tflite(classifier, x86_facts):
+        bound = OTHER_VERSION_INT8_STEPS
+    results.record(f"runtime_kernels/{quant}/{source}",
+                   {**outcome, "backend": str(classifier.backend), "bound": bound})
+    assert outcome["max_abs_difference"] <= bound, outcome
     assert outcome["predictions"]["ok"], f"predictions differ from x86: {outcome}"
 
 
