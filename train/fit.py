@@ -37,6 +37,12 @@ from tfedge.train.dataset import Listing, Split, all_gray, list_files, load_spli
 from tfedge.train.hparams import HParams
 from tfedge.train.reviewed import AddedData, add_reviewed, list_reviewed, merged_labels
 
+# Training steps per call into the compiled train function (and validation steps per call into
+# the test function): one Python round trip per step costs dispatch overhead that a small model
+# on a CPU feels (benchmarks/train_throughput.py). Only `on_epoch_*` callbacks are used, so the
+# batches, the weights and the per-epoch history are the same as with one step per call.
+STEPS_PER_EXECUTION = 16
+
 
 def make_card(hparams: HParams, listing: Listing, run_name: str,
               labels: list[str] | None = None) -> ModelCard:
@@ -91,7 +97,8 @@ def _run_stage(model, number: int, epochs: int, learning_rate: float, data, stag
     with placement.strategy.scope():
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, max(1, epochs * steps))
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"], jit_compile=placement.xla)
+                      metrics=["accuracy"], jit_compile=placement.xla,
+                      steps_per_execution=_steps_per_execution(placement, steps))
         if progress.epochs_done:
             log(f"resuming stage {number} after epoch {progress.epochs_done}")
             # the optimizer first: built, it takes its saved state again from the weights file
@@ -168,6 +175,13 @@ def _fit(split: Split, card: ModelCard, hparams: HParams, placement, staging, st
         _run_stage(model, 2, hparams.fine_tune_epochs, hparams.fine_tune_learning_rate, data, staging,
                    state, hparams, placement, log)
     return model
+
+
+def _steps_per_execution(placement, steps: int) -> int:
+    """STEPS_PER_EXECUTION on one device; one under a distribution strategy, where Keras 3.15's
+    multi-step function fails on an epoch's last, partial execution (mirrored) or meets our
+    multi-worker workarounds, which assume one step per call."""
+    return max(1, min(STEPS_PER_EXECUTION, steps)) if placement.strategy_name == "default" else 1
 
 
 def _is_transfer(hparams: HParams) -> bool:
