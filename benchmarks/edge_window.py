@@ -91,7 +91,8 @@ def main() -> None:
             costs.append(window_costs(window))
             print(f"round {round_number}: headless {headless['fps']:.1f} FPS ({headless_cpu[-1]:.2f} ms "
                   f"CPU per frame), window {window['fps']:.1f} FPS ({window_cpu[-1]:.2f} ms; "
-                  f"{window['window_frames']} of {window['frames']} frames shown): {ratios[-1]:.3f}; {describe(costs[-1])}; "
+                  f"{window['window_frames']} of {window['frames']} frames shown): {ratios[-1]:.3f}; "
+                  f"{describe(costs[-1])}; "
                   f"load {os.getloadavg()[0]:.2f}")
         print("== the same at the video's own 30 FPS (--realtime, as a camera delivers), 300 frames")
         for round_number in range(1, args.realtime_rounds + 1):
@@ -115,7 +116,8 @@ def main() -> None:
         print(f"REALTIME FPS window / headless = {median(realtime, 'ratio'):.3f} (goal >= 0.97); "
               f"{median(realtime, 'shown'):.0%} of the frames shown; the window process "
               f"{median(realtime, 'per_shown_ms'):.2f} ms CPU per frame shown, "
-              f"{median(realtime, 'per_second_ms'):.1f} ms CPU per second; whole run {median(realtime, 'extra_cpu_s'):+.2f} s CPU with the window "
+              f"{median(realtime, 'per_second_ms'):.1f} ms CPU per second; whole run "
+              f"{median(realtime, 'extra_cpu_s'):+.2f} s CPU with the window "
               f"(its start-up {median(realtime, 'start_s'):.2f} s included)")
     print(f"FPS window / headless = {statistics.median(ratios):.3f} median of {args.rounds} rounds "
           f"({', '.join(f'{ratio:.3f}' for ratio in ratios)}; goal >= 0.97)")
@@ -124,8 +126,9 @@ def main() -> None:
           f"({statistics.median(window_cpu) / statistics.median(headless_cpu):.3f}x)")
     print(f"the window process: {median(costs, 'per_shown_ms'):.2f} ms CPU per frame shown, "
           f"{median(costs, 'per_second_ms'):.1f} ms CPU per second of the run "
-          f"({median(costs, 'shown_per_s'):.1f} frames shown a second), start-up {median(costs, 'start_s'):.2f} s; the X server "
-          f"{median(costs, 'x_per_shown_ms'):.2f} ms per frame shown")
+          f"({median(costs, 'shown_per_s'):.1f} frames shown a second), start-up "
+          f"{median(costs, 'start_s'):.2f} s; the X server {median(costs, 'x_per_shown_ms'):.2f} "
+          "ms per frame shown")
     print(f"\nload average {load_at_start:.2f} at the start; " + machine_note())
 
 
