@@ -2,7 +2,8 @@
 
 The window lives in a child process of its own (OpenCV's GUI build, Qt under X11/Xwayland): Qt
 ends the whole process when the display goes away, and a window process that ends lets the run
-go on headless instead. It draws each frame with tfedge.edge.sinks.overlay.draw_overlay.
+go on headless instead. It draws each frame with tfedge.edge.sinks.overlay.draw_overlay_in_place
+on the run's copy in shared memory; tfedge.edge.sinks.x11 repairs a window Qt never painted.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import cv2
 import numpy as np
 
 from tfedge.edge.sinks.overlay import CHANGE_SECONDS, draw_overlay_in_place
+from tfedge.edge.sinks.x11 import map_again_if_unpainted, screen_size
 from tfedge.edge.threads import limit_opencv_threads
 
 WINDOW_NAME = "tfedge"
 WINDOW_NICENESS = 10  # on busy cores the classifier comes first; the window takes what is left
 KEY_POLL_SECONDS = 0.04  # keys and the close button are looked at after each frame, else 25 times a second
+PAINT_CHECK_SECONDS = 0.5  # after the first frame, time for Qt to paint; then a black window is mapped again
+PAINT_REPAIRS = 3
 MIN_SHOWN_WIDTH = 640  # smaller frames (a 96x96 model's test video) are enlarged for the screen
 OPENCV_DISTRIBUTIONS = ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
                         "opencv-contrib-python-headless")
@@ -68,31 +72,6 @@ def display_available() -> bool:
     """False where no window can open (Linux without DISPLAY or WAYLAND_DISPLAY); Qt would abort."""
     return not (platform.system() == "Linux"
                 and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")))
-
-
-def screen_size() -> tuple[int, int] | None:
-    """(width, height) of the X11 screen (Xwayland included) through libX11, else None."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("X11")
-    if not name:
-        return None
-    x11 = ctypes.CDLL(name)
-    x11.XOpenDisplay.restype = ctypes.c_void_p
-    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    for function in (x11.XDefaultScreen, x11.XCloseDisplay):
-        function.argtypes = [ctypes.c_void_p]
-    for function in (x11.XDisplayWidth, x11.XDisplayHeight):
-        function.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    display = x11.XOpenDisplay(None)
-    if not display:
-        return None
-    try:
-        screen = x11.XDefaultScreen(display)
-        return x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen)
-    finally:
-        x11.XCloseDisplay(display)
 
 
 def _size_window(shown: tuple[int, int], fullscreen: bool, screen: tuple[int, int] | None) -> None:
@@ -194,6 +173,7 @@ def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
     frames = _AttachedFrames()
     message_waiting = _message_waiter(connection)
     sized = False
+    paint_check_at, repairs = None, 0
     quit_sent = False
     while True:
         if message_waiting(KEY_POLL_SECONDS):
@@ -209,6 +189,14 @@ def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
                     cv2.waitKey(1)
                     _size_window((image.shape[1], image.shape[0]), fullscreen, screen)
                     sized = True
+                    paint_check_at = time.monotonic() + PAINT_CHECK_SECONDS
+                elif paint_check_at is not None and time.monotonic() >= paint_check_at:
+                    paint_check_at = None
+                    if repairs < PAINT_REPAIRS and map_again_if_unpainted(WINDOW_NAME):  # see sinks.x11
+                        repairs += 1
+                        paint_check_at = time.monotonic() + PAINT_CHECK_SECONDS
+                        print("tfedge run: the window was mapped but never painted (Qt missed its "
+                              "MapNotify); mapped it again", file=sys.stderr, flush=True)
                 del image  # no view of the block outlives the message
             connection.send(("shown", time.process_time()))
         if quit_sent:
@@ -224,6 +212,8 @@ def _window_process(connection, fullscreen: bool, show_top_k: bool) -> None:
     frames.close()
     cv2.destroyAllWindows()
     connection.send(("bye", time.process_time()))
+
+
 class WindowProcess:
     """The real screen, in a child process: `open()` -> None or why not; `show` -> False once gone."""
 
