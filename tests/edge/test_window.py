@@ -277,6 +277,54 @@ def test_frames_go_through_shared_memory_that_grows_and_is_released(display, mon
     assert not [name for name in names if Path(f"/dev/shm/{name}").exists()]  # unlinked: nothing left
 
 
+def x_window(display: str, title: bytes, background: int, pid: int) -> None:
+    """Map a plain X window (no Qt) named `title` with `background` and _NET_WM_PID `pid`; the
+    connection stays open (the window lives until the display ends)."""
+    import ctypes
+    import ctypes.util
+
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype = ctypes.c_ulong
+    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x11.XCreateSimpleWindow.restype = ctypes.c_ulong
+    x11.XCreateSimpleWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong] + [ctypes.c_int] * 2 + \
+        [ctypes.c_uint] * 3 + [ctypes.c_ulong] * 2
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XChangeProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                                    ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    x11.XStoreName.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_char_p]
+    x11.XMapWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+    x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    connection = x11.XOpenDisplay(display.encode())
+    window = x11.XCreateSimpleWindow(connection, x11.XDefaultRootWindow(connection), 10, 10, 200, 100, 0, 0,
+                                     background)
+    x11.XStoreName(connection, window, title)
+    value = ctypes.c_long(pid)
+    pid_atom = x11.XInternAtom(connection, b"_NET_WM_PID", 0)
+    x11.XChangeProperty(connection, window, pid_atom, 6, 32, 0, ctypes.byref(value), 1)  # 6: CARDINAL
+    x11.XMapWindow(connection, window)
+    x11.XSync(connection, 0)
+
+
+@real_x
+def test_a_black_window_of_ours_is_mapped_again_and_no_other(display, monkeypatch):
+    from tfedge.edge.sinks.x11 import map_again_if_unpainted
+
+    monkeypatch.setenv("DISPLAY", display)
+    assert not map_again_if_unpainted("tfedge")  # no such window
+    x_window(display, b"tfedge", 0x000000, os.getpid() + 1)  # black, another program's
+    assert not map_again_if_unpainted("tfedge")
+    x_window(display, b"tfedge", 0x3C78C8, os.getpid())  # ours, painted
+    assert not map_again_if_unpainted("tfedge")
+    x_window(display, b"tfedge", 0x000000, os.getpid())  # ours, black: what Qt leaves when it missed the map
+    assert map_again_if_unpainted("tfedge")
+    state = x_tool(display, "xwininfo", "-root", "-tree")
+    assert state.count('"tfedge"') == 3
+
+
 def test_the_window_shows_at_most_max_window_fps_frames_a_second():
     class Counting:
         quit = False
