@@ -169,8 +169,8 @@ def test_window_shows_frames_with_the_banner_and_q_stops_the_run(display, tflite
     bars = shot[y + 70:y + 110, x + 10:x + width // 2]  # top-k bars: green fill, white frame
     assert ((bars[..., 1] > 150) & (bars[..., 0] < 100)).any()
     # the window process gives way to the classifier on busy cores
-    children = subprocess.run(["ps", "-o", "ni=,args=", "--ppid", str(run.process.pid)], capture_output=True,
-                              text=True).stdout.splitlines()
+    children = subprocess.run(["ps", "-ww", "-o", "ni=,args=", "--ppid", str(run.process.pid)],
+                              capture_output=True, text=True).stdout.splitlines()
     windows = [int(line.split()[0]) for line in children if "spawn_main" in line]  # not the resource tracker
     assert windows == [WINDOW_NICENESS + os.nice(0)]
     x_tool(display, "xdotool", "key", "--window", window, "q")
