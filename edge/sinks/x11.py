@@ -54,11 +54,14 @@ def _x11():
     """libX11 with the signatures used here, or None where there is none (macOS, Windows, Wayland-only)."""
     global _library
     if _library is None:
-        name = ctypes.util.find_library("X11")
-        if not name:
-            _library = False
-            return None
-        x11 = ctypes.CDLL(name)
+        try:
+            x11 = ctypes.CDLL("libX11.so.6")  # Linux; find_library would run ldconfig (a process) first
+        except OSError:
+            name = ctypes.util.find_library("X11")
+            if not name:
+                _library = False
+                return None
+            x11 = ctypes.CDLL(name)
         display, window, integer, unsigned, pointer = (ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int,
                                                        ctypes.c_ulong, ctypes.POINTER)
         signatures = {
