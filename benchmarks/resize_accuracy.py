@@ -170,9 +170,11 @@ def resize_timing(repeats: int = 300) -> None:
     for frame_w, frame_h in ((1280, 720), (640, 480), (1920, 1080)):
         frame = cv2.GaussianBlur(rng.integers(0, 256, (frame_h, frame_w, 3), np.uint8), (0, 0), 2)
         for side in (224, 96, 28):
+            ways = {"fast": lambda frame=frame, side=side: resize(frame, side, side),
+                    "area": lambda frame=frame, side=side: cv2.resize(frame, (side, side),
+                                                                      interpolation=cv2.INTER_AREA)}
             times = {}
-            for label, shrink in (("fast", lambda: resize(frame, side, side)), ("area", lambda: cv2.resize(
-                    frame, (side, side), interpolation=cv2.INTER_AREA))):
+            for label, shrink in ways.items():
                 shrink()
                 start = time.process_time()
                 for _ in range(repeats):

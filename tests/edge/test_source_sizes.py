@@ -68,7 +68,8 @@ def test_large_jpegs_decode_reduced_and_stay_close_to_a_full_decode(tmp_path):
     assert decode_image(path).shape == (1080, 1920, 3)
     reduced = decode_image(path, (224, 224))
     assert reduced.shape == (270, 480, 3)
-    full_pixels, reduced_pixels = (to_pixels(frame, card()).astype(int) for frame in (decode_image(path), reduced))
+    full_pixels, reduced_pixels = (to_pixels(frame, card()).astype(int)
+                                   for frame in (decode_image(path), reduced))
     assert np.abs(full_pixels - reduced_pixels).mean() < 1.0
     png = tmp_path / "photo.png"
     cv2.imwrite(str(png), photo(1080, 1920))
