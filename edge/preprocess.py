@@ -51,11 +51,16 @@ def jpeg_size(data: bytes | np.ndarray) -> tuple[int, int] | None:
     return None
 
 
-def reduced_factor(stored: tuple[int, int], at_least: tuple[int, int]) -> int:
+DECODE_MARGIN = 1  # a reduced JPEG stays at least this many times the model's input
+
+
+def reduced_factor(stored: tuple[int, int], at_least: tuple[int, int], margin: float | None = None) -> int:
     """The largest JPEG reduction (8, 4, 2, or 1 for none) that keeps an image of `stored`
-    (width, height) at least `at_least` (width, height) on both sides, whichever way EXIF turns
-    it and whichever part a centre crop keeps: its short side must stay >= the long target side."""
-    short_side, long_target = min(stored), max(at_least)
+    (width, height) at least `margin` (DECODE_MARGIN) times `at_least` (width, height) on both
+    sides, whichever way EXIF turns it and whichever part a centre crop keeps: its short side
+    must stay >= the long target side."""
+    margin = DECODE_MARGIN if margin is None else margin
+    short_side, long_target = min(stored), max(at_least) * margin
     for factor, _ in REDUCED_COLOR:
         if short_side // factor >= long_target:
             return factor

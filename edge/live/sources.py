@@ -103,18 +103,19 @@ def v4l2_frame_sizes(fd: int, at_least: tuple[int, int], like: tuple[int, int] |
     `at_least` (`stepwise_mode`). `ioctl` is fcntl.ioctl; tests pass a stand-in."""
     sizes: list[tuple[int, int]] = []
     for format_index in range(64):
+        described = bytearray(_FMTDESC.pack(format_index, _CAPTURE, 0, b"", 0))
         try:
-            reply = ioctl(fd, VIDIOC_ENUM_FMT, bytearray(_FMTDESC.pack(format_index, _CAPTURE, 0, b"", 0)))
+            ioctl(fd, VIDIOC_ENUM_FMT, described)  # the kernel writes its answer into the buffer
         except OSError:  # EINVAL: no more formats
             break
-        pixel_format = _FMTDESC.unpack(bytes(reply))[4]
+        pixel_format = _FMTDESC.unpack(described)[4]
         for size_index in range(256):
+            size = bytearray(_FRMSIZE.pack(size_index, pixel_format, 0, *[0] * 6))
             try:
-                reply = ioctl(fd, VIDIOC_ENUM_FRAMESIZES,
-                              bytearray(_FRMSIZE.pack(size_index, pixel_format, 0, *[0] * 6)))
+                ioctl(fd, VIDIOC_ENUM_FRAMESIZES, size)
             except OSError:
                 break
-            _, _, kind, *values = _FRMSIZE.unpack(bytes(reply))
+            _, _, kind, *values = _FRMSIZE.unpack(size)
             if kind == _DISCRETE:
                 sizes.append((values[0], values[1]))
                 continue

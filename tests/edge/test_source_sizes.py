@@ -128,7 +128,8 @@ def test_stepwise_mode_keeps_the_aspect_ratio_and_the_steps():
 
 class FakeV4L2Ioctl:
     """Stands in for fcntl.ioctl on /dev/videoN (no camera here): answers VIDIOC_ENUM_FMT and
-    VIDIOC_ENUM_FRAMESIZES from a table, EINVAL past its end, as the kernel does."""
+    VIDIOC_ENUM_FRAMESIZES from a table into the caller's buffer and returns 0, EINVAL past its
+    end, as fcntl.ioctl with a mutable buffer and the kernel do."""
 
     def __init__(self, formats):
         self.formats = formats  # [(fourcc, [("discrete", w, h) | ("stepwise", 6 values)])]
@@ -143,7 +144,7 @@ class FakeV4L2Ioctl:
                 raise OSError(22, "Invalid argument")
             fourcc = int.from_bytes(self.formats[index][0].encode(), "little")
             struct.pack_into("=I", buffer, 44, fourcc)
-            return buffer
+            return 0
         assert request == VIDIOC_ENUM_FRAMESIZES and len(buffer) == 44
         index, fourcc = struct.unpack_from("=II", buffer)
         sizes = dict((int.from_bytes(f.encode(), "little"), s) for f, s in self.formats)[fourcc]
@@ -151,7 +152,7 @@ class FakeV4L2Ioctl:
             raise OSError(22, "Invalid argument")
         kind, *values = sizes[index]
         struct.pack_into("=I6I", buffer, 8, 1 if kind == "discrete" else 3, *values, *[0] * (6 - len(values)))
-        return buffer
+        return 0
 
 
 def test_v4l2_frame_sizes_through_a_fake_ioctl():
@@ -265,3 +266,13 @@ def test_a_model_view_is_used_only_when_it_is_large_enough():
     assert np.array_equal(to_pixels(view, card((96, 96))), to_pixels(small, card((96, 96))))
     assert np.array_equal(to_pixels(view, card((224, 224))), to_pixels(frame, card((224, 224))))
     assert getattr(view[:10], "model_view", None) is None  # a slice is a plain frame again
+
+
+def test_the_real_ioctl_on_a_node_that_is_no_camera_lists_nothing(tmp_path):
+    import os
+
+    fd = os.open(os.devnull, os.O_RDWR)
+    try:
+        assert v4l2_frame_sizes(fd, (224, 224)) == []  # ENOTTY from the kernel: no modes, no error
+    finally:
+        os.close(fd)
