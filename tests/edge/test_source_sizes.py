@@ -276,3 +276,26 @@ def test_the_real_ioctl_on_a_node_that_is_no_camera_lists_nothing(tmp_path):
         assert v4l2_frame_sizes(fd, (224, 224)) == []  # ENOTTY from the kernel: no modes, no error
     finally:
         os.close(fd)
+
+
+def test_capture_hands_the_lores_stream_to_a_real_classifier(monkeypatch, tflite_models):
+    from tfedge.edge.classify import Classifier
+    from tfedge.edge.live.capture import Backoff, Capture
+
+    class InvertedLores(FakeLoresPicamera2):  # a stand-in whose lores stream is the negative of
+        def capture_arrays(self, names):     # main, so the test can tell which one was classified
+            (main, yuv), metadata = super().capture_arrays(names)
+            return [main, 255 - yuv], metadata
+
+    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=InvertedLores))
+    classifier = Classifier(tflite_models["int8"])
+    source = make_source("picamera2", at_least=model_size(classifier.card))
+    source.open()
+    capture = Capture(source, backoff=Backoff(first=10)).start()
+    item = capture.get(timeout=5.0)
+    capture.stop()
+    source.release()
+    assert item.image.shape == (480, 640, 3)
+    scores = classifier.classify(item.image).scores
+    assert np.array_equal(scores, classifier.classify(item.image.model_view).scores)
+    assert not np.array_equal(scores, classifier.classify(np.asarray(item.image)).scores)
