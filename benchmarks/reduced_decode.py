@@ -61,8 +61,8 @@ def compare(name: str, train_dir: Path, test_dir: Path, frame_size: tuple[int, i
     full, reduced = (100.0 * np.mean(np.asarray(top1[way]) == truth) for way in ("full", "reduced"))
     factor = reduced_factor(frame_size, model_size(card))
     count = len(truth)
-    print(f"{name}: {count} test images as {frame_size[0]}x{frame_size[1]} JPEGs -> DECODE_MARGIN "
-          f"{preprocess.DECODE_MARGIN}: "
+    print(f"{name}: {count} test images as {frame_size[0]}x{frame_size[1]} JPEGs, margin "
+          f"{preprocess.decode_margin(model_size(card))}x -> "
           f"{card.input_size} (decoded at 1/{factor}): full decode {full:.2f}%, reduced {reduced:.2f}%, "
           f"difference {reduced - full:+.2f} pp; pixel difference {np.mean(differences):.3f}; "
           f"decode + to_pixels {1000 * cpu['full'] / count:.2f} ms vs {1000 * cpu['reduced'] / count:.2f} ms "
@@ -76,8 +76,8 @@ def main() -> None:
     parser.add_argument("--frame", default="1280x720", help="JPEG size, WIDTHxHEIGHT")
     parser.add_argument("--only", choices=("fashion", "fashion224", "colours"), action="append",
                         help="run only these parts (default: all)")
-    parser.add_argument("--margin", type=float, help="try another DECODE_MARGIN (reduced images stay "
-                        "at least this many times the model's input)")
+    parser.add_argument("--margin", type=float, help="try another margin (reduced images stay at least "
+                        "this many times the model's input; default: decode_margin's)")
     args = parser.parse_args()
     if args.margin:
         preprocess.DECODE_MARGIN = args.margin

@@ -59,6 +59,18 @@ def test_jpeg_size_reads_the_frame_header_of_real_jpegs(options):
     ((4000, 300), (160, 224), 1),  # short side against the long target side: EXIF may turn it
 ])
 def test_reduced_factor_keeps_the_image_at_least_the_model_input(stored, model, factor):
+    assert reduced_factor(stored, model, margin=1) == factor
+
+
+@pytest.mark.parametrize("stored, model, factor", [
+    ((1280, 720), (28, 28), 4),  # small inputs: at least 4x (720 // 4 = 180 >= 112)
+    ((1920, 1080), (96, 96), 2),  # 540 >= 384, 270 is not
+    ((1280, 720), (224, 224), 2),  # large inputs: 1.5x, as far as resize halves anyway
+    ((1920, 1080), (224, 224), 2),
+    ((4032, 3024), (224, 224), 8),  # a phone photo: 378 >= 336
+    ((640, 480), (224, 224), 1),
+])
+def test_by_default_a_reduced_jpeg_keeps_a_margin_over_the_input(stored, model, factor):
     assert reduced_factor(stored, model) == factor
 
 
@@ -67,7 +79,7 @@ def test_large_jpegs_decode_reduced_and_stay_close_to_a_full_decode(tmp_path):
     cv2.imwrite(str(path), photo(1080, 1920), [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert decode_image(path).shape == (1080, 1920, 3)
     reduced = decode_image(path, (224, 224))
-    assert reduced.shape == (270, 480, 3)
+    assert reduced.shape == (540, 960, 3)
     full_pixels, reduced_pixels = (to_pixels(frame, card()).astype(int)
                                    for frame in (decode_image(path), reduced))
     assert np.abs(full_pixels - reduced_pixels).mean() < 1.0
@@ -91,7 +103,7 @@ def test_training_verify_and_a_folder_source_see_the_same_pixels_of_a_large_jpeg
     assert isinstance(source, FolderSource)
     source.open()
     ok, frame = source.read()
-    assert ok and frame.shape == (120, 160, 3)  # 1/8: 960 // 8 = 120 >= 112
+    assert ok and frame.shape == (240, 320, 3)  # 1/4: 960 // 4 = 240 >= 1.5 * 112; 1/8 is not
     assert np.array_equal(trained[0], to_pixels(frame, model))
 
     class RecordingClassifier:  # stands in for Classifier: records the frame it is given
