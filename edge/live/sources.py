@@ -11,7 +11,6 @@ second CSI camera), a video file, an RTSP/HTTP URL, or a folder of images.
 
 from __future__ import annotations
 
-import fcntl
 import math
 import os
 import platform
@@ -97,10 +96,14 @@ _CAPTURE, _DISCRETE = 1, 1  # V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_FRMSIZE_TYPE_DIS
 
 
 def v4l2_frame_sizes(fd: int, at_least: tuple[int, int], like: tuple[int, int] | None = None,
-                     ioctl=fcntl.ioctl) -> list[tuple[int, int]]:
+                     ioctl=None) -> list[tuple[int, int]]:
     """Every frame size a V4L2 device (an open file descriptor) offers, over all its pixel formats
     (VIDIOC_ENUM_FMT, VIDIOC_ENUM_FRAMESIZES); a stepwise range gives its size nearest
     `at_least` (`stepwise_mode`). `ioctl` is fcntl.ioctl; tests pass a stand-in."""
+    if ioctl is None:
+        import fcntl  # only here: Windows has no fcntl (and no V4L2)
+
+        ioctl = fcntl.ioctl
     sizes: list[tuple[int, int]] = []
     for format_index in range(64):
         described = bytearray(_FMTDESC.pack(format_index, _CAPTURE, 0, b"", 0))
