@@ -191,11 +191,15 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--fps-repeats", type=int, default=3)
+    parser.add_argument("--collect-extra", default="",
+                        help="more `tfedge run` collect options for the experiment's runs, one string")
+    parser.add_argument("--streams", nargs="+", default=["clean", "shifted"], choices=["clean", "shifted"])
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temp one)")
     parser.add_argument("--cost-only", action="store_true",
                         help="only the cost lines, with the seed-0 model of an earlier run in --work")
     args = parser.parse_args()
     COLLECT_OPTIONS["--collect-max-frames"] = str(args.budget)
+    extra_options = args.collect_extra.split()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(ROOT / "tests"))
     import cv2
@@ -216,11 +220,12 @@ def main() -> int:
     test_x, test_y = load_split("test")
     order = np.random.default_rng(2026).permutation(len(test_y))
     stream_ids, held_ids = order[: len(order) // 2], order[len(order) // 2:]
-    streams = {"clean": lambda images: images, "shifted": shifted}
+    streams = {name: {"clean": lambda images: images, "shifted": shifted}[name] for name in args.streams}
     print(f"settings: small_cnn 28x28 gray, {args.per_class} training images per class (80% train, 20% "
           f"validation), {args.epochs} epochs (early stopping 3), batch 64; {len(stream_ids)} test images "
           f"streamed ({FRAMES_PER_IMAGE} frames each, 28x28 MP4, full speed), {len(held_ids)} held out; "
           f"budget {args.budget}; collect options {' '.join(f'{k} {v}' for k, v in COLLECT_OPTIONS.items())} "
+          f"{args.collect_extra} "
           f"(the rest default); retraining with --add-val-split 0, --add-weight 1; {args.seeds} seeds; "
           f"work folder {work}", flush=True)
     videos, frames, held = {}, {}, {}
@@ -247,7 +252,8 @@ def main() -> int:
         for name in streams:
             collect_dir = folder / name / "collect"
             summary = run_summary(model, videos[name], "--collect", str(collect_dir),
-                                  *[word for pair in COLLECT_OPTIONS.items() for word in pair])
+                                  *[word for pair in COLLECT_OPTIONS.items() for word in pair],
+                                  *extra_options)
             facts = summary["collect"]
             kept, problems = read_collection(collect_dir)
             reviewed, random_dir = folder / name / "reviewed_collected", folder / name / "reviewed_random"

@@ -39,7 +39,7 @@ import numpy as np
 
 from tfedge.edge.card import ModelCard
 from tfedge.edge.collection import CollectedFrame
-from tfedge.edge.collection_store import CollectionStore, StoreLimits, signature
+from tfedge.edge.collection_store import CollectionStore, StoreLimits, feature, signature
 from tfedge.edge.model_file import read_model_file
 from tfedge.edge.preprocess import to_pixels
 from tfedge.errors import TfedgeError
@@ -273,7 +273,8 @@ class CollectSink:
             encoded[:] = [_jpeg(frame), _jpeg(view)]
             return encoded[0], encoded[1]
 
-        if self.store.offer(collected, signature(view), encode) == "kept":
+        spread = feature(view) if self.settings.limits.spread else None
+        if self.store.offer(collected, signature(view), encode, spread) == "kept":
             with self.lock:
                 self.latest.append((frame_id, encoded[1]))
 
