@@ -46,6 +46,7 @@ from tfedge.errors import TfedgeError
 
 JPEG_QUALITY = 90
 LATEST_SHOWN = 6
+TIMINGS_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class BestFirstQueue:
         self.size = size
         self.items: list[tuple[float, int, object]] = []  # (informativeness, arrival, candidate)
         self.arrivals = 0
+        self.weakest = -1.0  # while full: the least informativeness waiting (a lower bound otherwise)
         self.condition = threading.Condition()
         self.closed = False
 
@@ -115,14 +117,15 @@ class BestFirstQueue:
         """Add a candidate; False when one was dropped (this one, or a less informative one)."""
         with self.condition:
             self.arrivals += 1
-            entry = (informativeness, self.arrivals, candidate)
             if len(self.items) < self.size:
-                self.items.append(entry)
+                self.items.append((informativeness, self.arrivals, candidate))
                 self.condition.notify()
                 return True
+            if informativeness <= self.weakest:  # the common case when full: no scan
+                return False
             weakest = min(range(len(self.items)), key=lambda i: self.items[i][:2])
-            if self.items[weakest][0] < informativeness:
-                self.items[weakest] = entry
+            self.items[weakest] = (informativeness, self.arrivals, candidate)
+            self.weakest = min(item[0] for item in self.items)
             return False
 
     def take(self):
@@ -134,7 +137,9 @@ class BestFirstQueue:
             if not self.items:
                 return None
             best = max(range(len(self.items)), key=lambda i: (self.items[i][0], -self.items[i][1]))
-            return self.items.pop(best)[2]
+            taken = self.items.pop(best)[2]
+            self.weakest = -1.0  # no longer full
+            return taken
 
     def close(self) -> None:
         with self.condition:
@@ -156,8 +161,9 @@ class CollectSink:
         self.candidates = 0
         self.skipped = 0  # candidates the store would surely refuse (rate, quota, count, cap)
         self.dropped = 0
-        self.emit_ms: list[float] = []
-        self.write_ms: list[float] = []  # the writer thread's time per candidate
+        # the latest TIMINGS_KEPT times (a long run must not grow without bound)
+        self.emit_ms: deque[float] = deque(maxlen=TIMINGS_KEPT)
+        self.write_ms: deque[float] = deque(maxlen=TIMINGS_KEPT)  # the writer's time per candidate
         self.stopped: str | None = None
         self.model_sha256 = ""
         self.labels: list[str] = list(card.labels)
@@ -302,6 +308,7 @@ class CollectSink:
             "skipped_early": self.skipped, "queue_dropped": self.dropped, "stopped": self.stopped,
             "emit_p50_ms": round(float(np.percentile(times, 50)), 4),
             "emit_p95_ms": round(float(np.percentile(times, 95)), 4),
+            "emit_mean_ms": round(float(times.mean()), 4),
             "write_p50_ms": round(float(np.percentile(writes, 50)), 4),
             **self.store.facts()}}
 
