@@ -17,10 +17,18 @@ candidate is farther from every remaining kept frame than that (greedy k-center,
 frames cover the candidates seen, not one confusing corner of them). Distance is between
 `feature`s: the model's view, gray, shrunk to 8x8, less its mean, scaled to length 1 (so a
 brightness or contrast change of the whole view does not make frames look apart).
+
+Audit share (`StoreLimits.audit_share`, `--collect-audit-share`): audit frames (confident frames
+drawn at random) are kept apart from the others, up to that share of each pool a limit applies
+to (a class at its quota, or all frames at the count or cap). Among themselves they are a
+uniform random sample of the audit frames seen (each has a fixed pseudo-random key from its id;
+the lowest goes); a frame of the other kind makes room from whichever kind is over its share.
+So confident mistakes, which no margin finds (a shifted camera), keep a place in the folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +64,8 @@ class StoreLimits:
         duplicate_bits: dHash bits two frames may differ in and still be near-duplicates (-1: off).
         spread: at a quota, count or cap, the most redundant frame goes, not the least
             informative (see the module docstring).
+        audit_share: share (0..1) of each full pool kept for audit frames (0: audit frames
+            compete by informativeness, so they go first).
     """
 
     per_minute: int = 10
@@ -65,8 +75,11 @@ class StoreLimits:
     max_mb: float = 200.0
     duplicate_bits: int = DEFAULT_DUPLICATE_BITS
     spread: bool = False
+    audit_share: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.audit_share <= 1:
+            raise ValueError(f"--collect-audit-share {self.audit_share} must be between 0 and 1")
         for name in ("per_minute", "per_hour", "class_quota", "max_frames"):
             if getattr(self, name) < 0:
                 raise ValueError(f"collect {name.replace('_', '-')} {getattr(self, name)} must be 0 "
@@ -112,10 +125,16 @@ class Kept:
     size: int
     signature: int
     feature: np.ndarray | None = None
+    audit: bool = False
 
     def rank(self) -> tuple[float, float]:
-        """Lower goes first: least informative, then oldest."""
-        return (self.informativeness, self.timestamp)
+        """Lower goes first: least informative, then oldest (audit frames: by `audit_key`)."""
+        return (audit_key(self.id), 0.0) if self.audit else (self.informativeness, self.timestamp)
+
+
+def audit_key(frame_id: str) -> float:
+    """A fixed pseudo-random number in [0, 1) for a frame id: the audit sample's order."""
+    return int.from_bytes(hashlib.blake2b(frame_id.encode(), digest_size=8).digest(), "big") / 2**64
 
 
 class CollectionStore:
@@ -156,7 +175,7 @@ class CollectionStore:
                 continue
             size = sum(p.stat().st_size for p in frame_files(self.folder, frame.id))
             self._add(Kept(frame.id, frame.label, frame.informativeness, frame.timestamp,
-                           size, signature(view), feature(view)))
+                           size, signature(view), feature(view), frame.reason == "audit"))
         self.peak_bytes = self.bytes
         self._update_gates(0)
         return problems
@@ -176,7 +195,8 @@ class CollectionStore:
         full_jpeg, view_jpeg = encode()
         sidecar = frame.to_json().encode("utf-8")
         item = Kept(frame.id, frame.label, frame.informativeness, frame.timestamp,
-                    len(full_jpeg) + len(view_jpeg) + len(sidecar), image_signature, image_feature)
+                    len(full_jpeg) + len(view_jpeg) + len(sidecar), image_signature, image_feature,
+                    frame.reason == "audit")
         outcome = self._make_room(item)
         if outcome == "kept":
             write_bytes_atomic(view_path(self.folder, frame.id), view_jpeg)
@@ -204,8 +224,19 @@ class CollectionStore:
 
     def _weakest(self, pool: list[Kept], item: Kept) -> Kept | None:
         """The kept frame of `pool` that makes way for `item`, or None when `item` does not earn it."""
+        if self.limits.audit_share:
+            audits = [kept for kept in pool if kept.audit]
+            others = [kept for kept in pool if not kept.audit]
+            over = len(audits) + item.audit > self.limits.audit_share * len(pool)
+            group = audits if (over and audits) or not others else others
+            if item.audit != (group is audits):  # the other kind is over its share: it gives way
+                return min(group, key=Kept.rank)
+            pool = group
         if not pool:
             return None
+        if item.audit:
+            weakest = min(pool, key=Kept.rank)
+            return weakest if weakest.rank() < item.rank() else None
         if self.spread is not None and item.feature is not None:
             return self.spread.weakest(pool, item)
         weakest = min(pool, key=Kept.rank)
@@ -245,10 +276,11 @@ class CollectionStore:
         limits, kept = self.limits, list(self.kept.values())
         full = bool(kept) and ((limits.max_frames and len(kept) >= limits.max_frames)
                                or self.bytes + last_size > limits.max_mb * 1e6)
-        # with spread, a less informative frame may still win a place: no floor
-        self.floor = min(item.informativeness for item in kept) if full and not limits.spread else -1.0
+        # with spread or an audit share, a less informative frame may still win a place: no floor
+        by_informativeness = not (limits.spread or limits.audit_share)
+        self.floor = min(item.informativeness for item in kept) if full and by_informativeness else -1.0
         floors: dict[str, float] = {}
-        if limits.class_quota and not limits.spread:
+        if limits.class_quota and by_informativeness:
             by_class: dict[str, list[float]] = {}
             for item in kept:
                 by_class.setdefault(item.label, []).append(item.informativeness)

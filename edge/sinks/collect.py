@@ -209,6 +209,8 @@ class CollectSink:
                 if not self.store.could_keep(held["label"], informativeness, held["timestamp"]):
                     self.skipped += 1
                     continue
+                if candidate[2] == "audit" and self.settings.limits.audit_share:
+                    informativeness = 1.0  # rare by their rate: not crowded out of the queue
                 if not self.queue.offer(informativeness, candidate):
                     self.dropped += 1
         self.emit_ms.append((time.perf_counter() - began) * 1000.0)
