@@ -12,7 +12,14 @@ import pytest
 
 from tfedge.edge.card import ModelCard
 from tfedge.edge.collection import REASONS, CollectedFrame, read_collection
-from tfedge.edge.collection_store import CollectionStore, StoreLimits, hamming, signature
+from tfedge.edge.collection_store import (
+    CollectionStore,
+    StoreLimits,
+    audit_key,
+    feature,
+    hamming,
+    signature,
+)
 from tfedge.edge.sinks.collect import CollectSettings, CollectSink
 from tfedge.main import main
 
@@ -102,6 +109,59 @@ def test_store_max_frames_and_reopening_takes_in_what_is_there(tmp_path):
     assert again.open() == []
     assert sorted(again.kept) == ["1002-2", "1003-3"]
     assert offered(again, 9, image=picture(3)) == "duplicate"
+
+
+def offered_as(store: CollectionStore, index: int, informativeness: float, reason: str = "low_margin",
+               image: np.ndarray | None = None) -> str:
+    """Like `offered`, with a reason and the spread's feature."""
+    image = picture(index) if image is None else image
+    frame = CollectedFrame(id=f"{1000 + index}-{index}", timestamp=1000.0 + index, frame=index,
+                           label="a", score=0.5, top_k=[["a", 0.5]], margin=1 - informativeness,
+                           stable_label="a", model_sha256="x", labels=LABELS, reason=reason,
+                           informativeness=informativeness)
+    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+    return store.offer(frame, signature(image), lambda: (jpeg, jpeg), feature(image))
+
+
+def test_feature_ignores_brightness_and_contrast_and_tells_pictures_apart():
+    image = picture(1)
+    other = cv2.convertScaleAbs(image, alpha=0.6, beta=60)
+    assert np.linalg.norm(feature(image) - feature(other)) < 0.1
+    assert np.linalg.norm(feature(picture(1)) - feature(picture(2))) > 0.5
+    assert not feature(np.full((20, 20, 3), 128, np.uint8)).any()  # flat: zeros, no division by 0
+
+
+def test_spread_drops_the_most_redundant_frame_not_the_least_informative(tmp_path):
+    twin = cv2.GaussianBlur(picture(1), (3, 3), 0)  # near picture(1) in the feature
+    for spread, expected in ((False, "full"), (True, "kept")):
+        store = CollectionStore(tmp_path / str(spread), no_limits(max_frames=3, duplicate_bits=-1,
+                                                                   spread=spread))
+        store.open()
+        assert offered_as(store, 1, 0.9) == "kept"
+        assert offered_as(store, 2, 0.8, image=twin) == "kept"
+        assert offered_as(store, 3, 0.7) == "kept"
+        assert offered_as(store, 4, 0.1) == expected  # least informative, but far from all kept
+        if spread:  # the less informative twin made room; another twin does not win a place
+            assert sorted(store.kept) == ["1001-1", "1003-3", "1004-4"]
+            assert offered_as(store, 5, 0.95, image=cv2.GaussianBlur(picture(3), (3, 3), 0)) == "full"
+
+
+def test_audit_share_keeps_a_random_sample_of_audit_frames(tmp_path):
+    for share in (0.0, 0.5):
+        store = CollectionStore(tmp_path / str(share), no_limits(max_frames=4, audit_share=share))
+        store.open()
+        for index in range(4):
+            assert offered_as(store, index, 0.9) == "kept"
+        outcomes = [offered_as(store, index, 0.05, reason="audit") for index in range(10, 16)]
+        audits = sorted(item.id for item in store.kept.values() if item.audit)
+        if not share:  # audit frames are the least informative: none gets in
+            assert outcomes == ["full"] * 6 and audits == []
+            continue
+        assert outcomes[:2] == ["kept", "kept"] and len(audits) == 2  # up to half of the 4
+        ids = [f"{1000 + index}-{index}" for index in range(10, 16)]
+        assert audits == sorted(sorted(ids, key=audit_key)[-2:])  # the highest keys of all seen
+        assert offered_as(store, 20, 0.95) == "kept"  # an unsure frame takes an unsure one's place
+        assert sum(item.audit for item in store.kept.values()) == 2
 
 
 def sink_for(folder, **changes) -> CollectSink:
