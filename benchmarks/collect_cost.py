@@ -103,6 +103,8 @@ def compare(name: str, model: Path, video: Path, repeats: int, collect_options: 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--video-frames", type=int, default=1200,
+                        help="frames of the 640x480 video for MobileNetV2 (default 1200: 40 s of camera)")
     parser.add_argument("--small", nargs=2, type=Path, metavar=("MODEL", "VIDEO"), default=None,
                         help="also a small model on its video (the flywheel's small_cnn and clean.mp4)")
     parser.add_argument("--no-mobilenet", action="store_true", help="only the --small model")
@@ -114,7 +116,7 @@ def main() -> int:
         from edge_models import mobilenet_v2_int8, textured_video
 
         compare("MobileNetV2 1.0 224 int8 (random weights), 640x480 video", mobilenet_v2_int8(),
-                textured_video(640, 480), args.repeats, options)
+                textured_video(640, 480, args.video_frames), args.repeats, options)
     if args.small:
         compare(f"{args.small[0].name} ({args.small[1].name})", *args.small, args.repeats, options)
     return 0

@@ -26,6 +26,7 @@ on stderr, and the run goes on classifying.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import sys
 import threading
@@ -47,6 +48,7 @@ from tfedge.errors import TfedgeError
 JPEG_QUALITY = 90
 LATEST_SHOWN = 6
 TIMINGS_KEPT = 100_000
+WRITER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,10 @@ class CollectSink:
         return found
 
     def _write_loop(self) -> None:
+        try:  # Linux: this thread alone yields the CPU to capture and inference (niceness +10)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICENESS)
+        except (AttributeError, OSError):
+            pass
         while True:
             item = self.queue.take()
             if item is None:

@@ -4,6 +4,7 @@ Real JPEGs on disk throughout; the last tests run the real `tfedge run` on the l
 """
 
 import json
+import time
 import urllib.request
 
 import cv2
@@ -353,3 +354,19 @@ def test_after_a_hot_swap_frames_carry_the_new_model(tmp_path, tflite_models):
     assert (kept[1].model_sha256, kept[1].labels) == (new_sha, ["x", "y"])
     view = cv2.imread(str(folder / f"{kept[1].id}.view.jpg"), cv2.IMREAD_UNCHANGED)
     assert view.shape == (8, 8, 3)
+
+
+def test_the_writer_thread_yields_the_cpu_to_capture_and_inference(tmp_path):
+    import os
+
+    sink = sink_for(tmp_path)
+    try:
+        own, wanted = os.getpriority(os.PRIO_PROCESS, 0), min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+        for _ in range(500):  # the thread sets it as it starts
+            if os.getpriority(os.PRIO_PROCESS, sink._thread.native_id) == wanted:
+                break
+            time.sleep(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, sink._thread.native_id) == wanted
+        assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the inference thread keeps its own
+    finally:
+        sink.close({})
