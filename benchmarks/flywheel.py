@@ -16,10 +16,14 @@ Fashion-MNIST (Debian's dataset-fashion-mnist), per seed:
 All of it twice: on the clean stream, and on a shifted one (contrast x0.6, brightness +60, a 3x3
 Gaussian blur: another camera), whose held-out half is shifted the same way.
 Also printed: near-duplicates among the kept frames, storage against its cap, per-class quotas,
-and the cost: `tfedge run`'s FPS with and without --collect (its default options), run
-alternately on the same video, and the median ms per frame `emit` takes on the inference thread.
+and the cost: `benchmarks/collect_cost.py`'s side-by-side runs of the seed-0 model on the clean
+video with and without --collect (its default options).
 
-    .venv/bin/python benchmarks/flywheel.py [--seeds 3] [--work DIR]
+`--collect-extra "OPTIONS"` adds `tfedge run` collect options to the experiment's runs (the
+selection tried; write it as `--collect-extra="--collect-spread ..."`), `--streams` picks the
+streams.
+
+    .venv/bin/python benchmarks/flywheel.py [--seeds 3] [--work DIR] [--collect-extra="..."]
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ import contextlib
 import io
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -104,49 +107,6 @@ def accuracy(run: Path, images: np.ndarray, labels: np.ndarray) -> float:
     keras.backend.clear_session()
     names = np.asarray(load_card(run / "card.json").labels)[predicted]
     return float(np.mean(names == np.asarray(FOLDER_NAMES)[labels]))
-
-
-def cpu_run(model: Path, video: Path, *extra: str) -> tuple[dict, float]:
-    """The run's summary and the CPU seconds (user + system) its process used."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    summary = run_summary(model, video, *extra)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return summary, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-
-
-def measure_cost(model: Path, video: Path, work: Path, repeats: int, checks: list[dict]) -> None:
-    """`tfedge run` with and without --collect (its default options), alternated on one video:
-    FPS, and CPU ms per frame (the process's CPU time less a 1-frame run's, over the frames),
-    which other jobs on the machine disturb far less than FPS."""
-    fps = {"plain": [], "collect": []}
-    cpu = {"plain": [], "collect": []}
-    startup = {"plain": [], "collect": []}
-    emit_ms, frames = [], 0
-    for repeat in range(repeats):
-        for name in ("plain", "collect"):
-            extra = ("--collect", str(work / f"cost_collect_{repeat}")) if name == "collect" else ()
-            summary, seconds = cpu_run(model, video, *extra)
-            fps[name].append(summary["fps"])
-            cpu[name].append(seconds)
-            frames = summary["frames"]
-            if name == "collect":
-                emit_ms.append(summary["collect"]["emit_p50_ms"])
-                shutil.rmtree(work / f"cost_collect_{repeat}")
-            extra = ("--collect", str(work / f"cost_start_{repeat}")) if name == "collect" else ()
-            startup[name].append(cpu_run(model, video, "--max-frames", "1", *extra)[1])
-    per_frame = {name: 1000 * (np.median(cpu[name]) - np.median(startup[name])) / (frames - 1)
-                 for name in cpu}
-    fps_ratio = np.median(fps["collect"]) / np.median(fps["plain"])
-    cpu_ratio = per_frame["collect"] / per_frame["plain"]
-    print(f"cost ({repeats} alternated runs each over {frames} frames, --collect with its default "
-          f"options): FPS without {np.median(fps['plain']):.0f} (runs {fps['plain']}), with "
-          f"{np.median(fps['collect']):.0f} (runs {fps['collect']}): {fps_ratio:.3f}x; CPU per frame "
-          f"without {per_frame['plain']:.4f} ms, with {per_frame['collect']:.4f} ms: {cpu_ratio:.3f}x, "
-          f"{100 * (cpu_ratio - 1):.1f}% more CPU per frame (goal: at most a 2% FPS drop); median ms "
-          f"per frame in the sink's emit {np.median(emit_ms):.4f} (goal < 2 ms)"
-          + (f"; during the experiment's runs {np.median([c['emit_p50_ms'] for c in checks]):.4f} ms, "
-             f"writer thread {np.median([c['write_p50_ms'] for c in checks]):.2f} ms per candidate"
-             if checks else ""))
 
 
 def near_duplicate_share(views: list[np.ndarray]) -> float:
@@ -307,8 +267,15 @@ def main() -> int:
 
     if rows:
         report_selection(rows, checks, list(streams))
-    measure_cost(work / "seed0" / "base" / "model_float32.tflite", videos["clean"], work, args.fps_repeats,
-                 checks)
+    if checks:
+        emit, write = (np.median([c[key] for c in checks]) for key in ("emit_p50_ms", "write_p50_ms"))
+        print(f"during the experiment's runs: emit median {emit:.4f} ms per frame, writer thread "
+              f"{write:.2f} ms per candidate")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from collect_cost import compare  # benchmarks/collect_cost.py: in one process, alternated
+
+    compare("cost: small_cnn (seed 0) on the clean video", work / "seed0" / "base" / "model_float32.tflite",
+            videos["clean"], args.fps_repeats, [])
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 
