@@ -69,7 +69,7 @@ def compare(name: str, model: Path, video: Path, repeats: int, collect_options: 
     one_run(model, video, [])  # warm-up: imports, file cache
     cpu = {"plain": [], "collect": []}
     fps = {"plain": [], "collect": []}
-    emit, writer_took, frames = [], [], 0
+    emit, writer_took, own, frames = [], [], [], 0
     for repeat in range(repeats):
         for side in ("plain", "collect") if repeat % 2 == 0 else ("collect", "plain"):
             folder = work / f"collect_{repeat}"
@@ -82,6 +82,7 @@ def compare(name: str, model: Path, video: Path, repeats: int, collect_options: 
                 facts = summary["collect"]
                 emit.append(facts["emit_p50_ms"])
                 writer_took.append(facts["candidates"] - facts["skipped_early"])
+                own.append((facts["emit_total_ms"] + facts["writer_cpu_ms"]) / frames)
                 shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     cpu_ratio = np.median(cpu["collect"]) / np.median(cpu["plain"])
@@ -97,6 +98,9 @@ def compare(name: str, model: Path, video: Path, repeats: int, collect_options: 
           f"({100 * (fps_ratio - 1):+.1f}%; goal: no worse than -2%)")
     print(f"  emit on the inference thread: median {np.median(emit):.4f} ms per frame (goal < 2 ms); "
           f"candidates the writer thread took per run: {writer_took}")
+    print(f"  the collector's own time (all emits + the writer thread's CPU, over the frames): median "
+          f"{np.median(own):.5f} ms per frame (runs {np.round(own, 5).tolist()}): "
+          f"{100 * np.median(own) / np.median(cpu['plain']):.2f}% of the CPU per frame without --collect")
     return {"cpu_ratio": cpu_ratio, "fps_ratio": fps_ratio}
 
 

@@ -166,6 +166,8 @@ class CollectSink:
         # the latest TIMINGS_KEPT times (a long run must not grow without bound)
         self.emit_ms: deque[float] = deque(maxlen=TIMINGS_KEPT)
         self.write_ms: deque[float] = deque(maxlen=TIMINGS_KEPT)  # the writer's time per candidate
+        self.emit_total_ms = 0.0  # all emits, on the inference thread
+        self.writer_cpu_ms = 0.0  # the writer thread's own CPU time, all of it
         self.stopped: str | None = None
         self.model_sha256 = ""
         self.labels: list[str] = list(card.labels)
@@ -215,7 +217,9 @@ class CollectSink:
                     informativeness = 1.0  # rare by their rate: not crowded out of the queue
                 if not self.queue.offer(informativeness, candidate):
                     self.dropped += 1
-        self.emit_ms.append((time.perf_counter() - began) * 1000.0)
+        spent = (time.perf_counter() - began) * 1000.0
+        self.emit_ms.append(spent)
+        self.emit_total_ms += spent
 
     def _candidates(self, result: dict, frame: np.ndarray) -> list[tuple[dict, np.ndarray, str, tuple]]:
         """(result, frame, reason, (model sha256, labels)) for each frame to offer the store."""
@@ -246,6 +250,7 @@ class CollectSink:
             pass
         while True:
             item = self.queue.take()
+            self.writer_cpu_ms = time.thread_time() * 1000.0
             if item is None:
                 return
             if self.stopped is not None:
@@ -317,6 +322,7 @@ class CollectSink:
             "emit_p50_ms": round(float(np.percentile(times, 50)), 4),
             "emit_p95_ms": round(float(np.percentile(times, 95)), 4),
             "emit_mean_ms": round(float(times.mean()), 4),
+            "emit_total_ms": round(self.emit_total_ms, 3), "writer_cpu_ms": round(self.writer_cpu_ms, 3),
             "write_p50_ms": round(float(np.percentile(writes, 50)), 4),
             **self.store.facts()}}
 

@@ -370,3 +370,14 @@ def test_the_writer_thread_yields_the_cpu_to_capture_and_inference(tmp_path):
         assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the inference thread keeps its own
     finally:
         sink.close({})
+
+
+def test_facts_count_the_collectors_own_time(tmp_path):
+    sink = sink_for(tmp_path)
+    for index in range(5):
+        sink.emit(result(index, margin=0.05), picture(index, 40))
+    facts = sink.facts()["collect"]
+    sink.close({})
+    assert facts["kept"] == 5
+    assert facts["emit_total_ms"] > 0 and facts["writer_cpu_ms"] > 0  # JPEGs were made: CPU was spent
+    assert facts["emit_mean_ms"] * 5 == pytest.approx(facts["emit_total_ms"], rel=0.01, abs=1e-3)
