@@ -97,7 +97,7 @@ def compare(name: str, model: Path, video: Path, repeats: int, collect_options: 
           f"{np.median(fps['collect']):.1f} (runs {fps['collect']}): {fps_ratio:.3f}x "
           f"({100 * (fps_ratio - 1):+.1f}%; goal: no worse than -2%)")
     print(f"  emit on the inference thread: median {np.median(emit):.4f} ms per frame (goal < 2 ms); "
-          f"candidates the writer thread took per run: {writer_took}")
+          f"candidates queued for the writer per run (some dropped there): {writer_took}")
     print(f"  the collector's own time (all emits + the writer thread's CPU, over the frames): median "
           f"{np.median(own):.5f} ms per frame (runs {np.round(own, 5).tolist()}): "
           f"{100 * np.median(own) / np.median(cpu['plain']):.2f}% of the CPU per frame without --collect")

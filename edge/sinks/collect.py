@@ -152,6 +152,8 @@ class BestFirstQueue:
 class CollectSink:
     """The --collect sink (see the module docstring)."""
 
+    stop_requested = False  # read by the pipeline after every frame: a plain attribute is cheapest
+
     def __init__(self, settings: CollectSettings, card: ModelCard, log=None) -> None:
         self.settings = settings
         self.card = card
