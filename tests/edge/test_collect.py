@@ -381,3 +381,20 @@ def test_facts_count_the_collectors_own_time(tmp_path):
     assert facts["kept"] == 5
     assert facts["emit_total_ms"] > 0 and facts["writer_cpu_ms"] > 0  # JPEGs were made: CPU was spent
     assert facts["emit_mean_ms"] * 5 == pytest.approx(facts["emit_total_ms"], rel=0.01, abs=1e-3)
+
+
+def test_spread_and_audit_share_options_reach_the_store(capsys, tflite_models, labelled_video, tmp_path):
+    import argparse
+
+    from tfedge.edge.commands.run_options import add_collect_arguments, collect_settings
+
+    parser = argparse.ArgumentParser()
+    add_collect_arguments(parser)
+    settings = collect_settings(parser.parse_args(["--collect", str(tmp_path), "--collect-spread",
+                                                   "--collect-audit-share", "0.3"]))
+    assert settings.limits.spread and settings.limits.audit_share == 0.3
+    assert CollectionStore(tmp_path, settings.limits).spread is not None
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
+                 "--collect", str(tmp_path), "--collect-audit-share", "1.5"])
+    assert code == 2
+    assert "--collect-audit-share 1.5 must be between 0 and 1" in capsys.readouterr().err
