@@ -11,10 +11,13 @@ the same LiteRT `Interpreter(model_path=..., num_threads=...)` a user installs. 
 
     python benchmarks/tutorial_loop.py MODEL.tflite LABELS.txt VIDEO.mp4 --threads 1
     python benchmarks/tutorial_loop.py MODEL.tflite LABELS.txt VIDEO.mp4 --invoke-only 300
+    python benchmarks/tutorial_loop.py - - VIDEO.mp4 --decode-only
 
 Prints one JSON line: {"fps", "frames"} (fps from the first to the last classified frame).
 `--invoke-only N` measures the raw rate instead: N bare `invoke()` calls on one input, the
-physical limit of any loop around this model and thread count.
+physical limit of any loop around this model and thread count (and their CPU per call).
+`--decode-only` only reads the frames, paced at the video's frame rate: what decoding a 30 FPS
+camera's frames costs, with no model (MODEL and LABELS are then not read).
 """
 
 from __future__ import annotations
@@ -62,10 +65,26 @@ def invoke_only(interpreter: Interpreter, runs: int) -> dict:
     interpreter.set_tensor(detail["index"], np.full(detail["shape"], 128, detail["dtype"]))
     for _ in range(5):
         interpreter.invoke()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for _ in range(runs):
         interpreter.invoke()
-    return {"fps": round(runs / (time.perf_counter() - start), 2), "frames": runs}
+    return {"fps": round(runs / (time.perf_counter() - start), 2), "frames": runs,
+            "cpu_ms_per_invoke": round(1000 * (time.process_time() - start_cpu) / runs, 3)}
+
+
+def decode_only(video: str) -> None:
+    """Decoding alone, as a camera delivers frames: read every frame at the file's frame rate and
+    do nothing with it; a line per frame (so a parent can leave start-up out), then a summary."""
+    clock = FrameClock(video)
+    interval = 1.0 / clock.file_fps
+    start = time.perf_counter()
+    for frame in clock:
+        clock.tick()
+        print(clock.frames, flush=True)
+        wait = start + clock.frames * interval - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+    print(json.dumps(clock.result()))
 
 
 def main() -> None:
@@ -75,7 +94,12 @@ def main() -> None:
     parser.add_argument("video")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--invoke-only", type=int, default=0, metavar="N")
+    parser.add_argument("--decode-only", action="store_true",
+                        help="only read the video's frames, at its frame rate (no model)")
     args = parser.parse_args()
+    if args.decode_only:
+        decode_only(args.video)
+        return
     interpreter = make_interpreter(args.model, args.threads)
     if args.invoke_only:
         print(json.dumps(invoke_only(interpreter, args.invoke_only)))
