@@ -78,7 +78,7 @@ def decode_only(video: str) -> None:
     clock = FrameClock(video)
     interval = 1.0 / clock.file_fps
     start = time.perf_counter()
-    for frame in clock:
+    for _frame in clock:
         clock.tick()
         print(clock.frames, flush=True)
         wait = start + clock.frames * interval - time.perf_counter()
