@@ -42,7 +42,7 @@ def make_interpreter(model: str, threads: int) -> Interpreter:
     return interpreter
 
 
-def tutorial_loop(interpreter: Interpreter, labels: list[str], video: str) -> dict:
+def tutorial_loop(interpreter: Interpreter, labels: list[str], video: str, max_frames: int = 0) -> dict:
     input_detail = interpreter.get_input_details()[0]
     output_index = interpreter.get_output_details()[0]["index"]
     _, height, width, _ = input_detail["shape"]
@@ -57,7 +57,9 @@ def tutorial_loop(interpreter: Interpreter, labels: list[str], video: str) -> di
         cv2.putText(frame, f"{labels[best]} {int(scores[best]) * 100 // 255}%", (10, 30),
                     cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 0, 0), 2)
         clock.tick()
-    return clock.result()
+        if clock.frames == max_frames:
+            break
+    return clock.result() if clock.frames > 1 else {"fps": 0.0, "frames": clock.frames}
 
 
 def invoke_only(interpreter: Interpreter, runs: int) -> dict:
@@ -94,6 +96,8 @@ def main() -> None:
     parser.add_argument("video")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--invoke-only", type=int, default=0, metavar="N")
+    parser.add_argument("--max-frames", type=int, default=0, metavar="N",
+                        help="stop after N frames (the benchmark's start-up run: 1)")
     parser.add_argument("--decode-only", action="store_true",
                         help="only read the video's frames, at its frame rate (no model)")
     args = parser.parse_args()
@@ -106,7 +110,7 @@ def main() -> None:
         return
     with open(args.labels, encoding="utf-8") as file:
         labels = [line.strip() for line in file]
-    print(json.dumps(tutorial_loop(interpreter, labels, args.video)))
+    print(json.dumps(tutorial_loop(interpreter, labels, args.video, args.max_frames)))
 
 
 if __name__ == "__main__":
