@@ -288,3 +288,39 @@ def test_jsonlines_emit_returns_while_its_stream_is_blocked():
 def test_bad_run_options_are_usage_errors(capsys, tflite_models, labelled_video, args, message):
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless", *args])
     assert code == 2 and message in capsys.readouterr().err
+
+
+def test_jsonlines_emit_waits_beyond_its_backlog_and_drops_nothing():
+    import threading
+
+    release = threading.Event()
+
+    class BlockedStream:
+        def __init__(self):
+            self.text = []
+
+        def write(self, text):
+            release.wait()
+            self.text.append(text)
+
+        def flush(self):
+            pass
+
+    stream = BlockedStream()
+    sink = JsonLinesSink(stream, backlog=5, batch_s=0.001)
+    emitted = []
+
+    def emit_all():
+        for index in range(40):
+            sink.emit({"frame": index}, None)
+            emitted.append(index)
+
+    emitter = threading.Thread(target=emit_all)
+    emitter.start()
+    emitter.join(0.5)
+    assert emitter.is_alive() and len(emitted) < 40  # waits: the writer is stuck with its batch
+    release.set()
+    emitter.join(5)
+    sink.close({"frames": 40})
+    lines = "".join(stream.text).splitlines()
+    assert [json.loads(line).get("frame") for line in lines[:-1]] == list(range(40))
