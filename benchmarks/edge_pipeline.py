@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from edge_common import measured_run, steady_run, tfedge_run
-from edge_models import mobilenet_v2_int8, plain_model, resnet50_int8, textured_video
+from edge_models import mobilenet_v2_int8, plain_model, resnet_int8, textured_video
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -207,7 +207,7 @@ def main() -> None:
                       f"{width}x{height}), threads {args.threads}", flush=True)
                 measure_video(model, video, args.threads, args.rounds, port)
             if args.live != "no":
-                slow, video = plain_model(resnet50_int8(640)), textured_video(1280, 720, frames=300)
+                slow, video = plain_model(resnet_int8(50, 640)), textured_video(1280, 720, frames=300)
                 print(f"\n== live: {slow.parent.name}/{slow.name} (ResNet50 int8, 640x640) on {video.name} "
                       f"(300 frames 1280x720) read as a 30 FPS camera (--realtime), threads {args.threads}",
                       flush=True)
