@@ -29,7 +29,9 @@ def mobilenet_v2_int8(alpha: float = 1.0, size: int = 224, classes: int = 1000) 
 def resnet_float32(depth: int = 101, size: int = 224, classes: int = 1000) -> Path:
     """Path of a cached float32 ResNet (50, 101 or 152 layers) taking 0..255 float pixels: a
     model slower than a 30 FPS camera that still takes the usual 224x224 input, so preparing the
-    frames it classifies costs what it costs for a MobileNetV2 at 224."""
+    frames it classifies costs what it costs for a MobileNetV2 at 224. On one thread of the
+    2-core reference desktop ResNet101 takes 67 ms of CPU per invoke (15 FPS; ResNet152 about
+    10 FPS); int8 ResNets are much faster here (XNNPACK: ResNet152 int8 at 224, 28 ms)."""
     path = CACHE / f"resnet{depth}_{size}_float32.tflite"
     if not path.exists():
         _build_int8(path, f"ResNet{depth}", size, classes, f"resnet{depth} (random weights)", quantize=False)
@@ -37,10 +39,9 @@ def resnet_float32(depth: int = 101, size: int = 224, classes: int = 1000) -> Pa
 
 
 def resnet_int8(depth: int = 50, size: int = 640, classes: int = 1000) -> Path:
-    """Path of a cached full-integer ResNet (50, 101 or 152 layers) at `size` pixels: a model
-    slower than a 30 FPS camera for the live-source benchmark. On one thread of the 2-core
-    reference desktop ResNet50 at 640 takes 81-84 ms of CPU per invoke (about 12 FPS), at 448
-    43 ms; ResNet152 at 224 only 28 ms (XNNPACK's int8 kernels are fast here)."""
+    """Path of a cached full-integer ResNet (50, 101 or 152 layers) at `size` pixels. On one
+    thread of the 2-core reference desktop ResNet50 at 640 takes 81-84 ms of CPU per invoke
+    (about 12 FPS), but preparing a 720p frame for its 640x640 input costs 1.5 ms."""
     path = CACHE / f"resnet{depth}_{size}_int8.tflite"
     if not path.exists():
         _build_int8(path, f"ResNet{depth}", size, classes, f"resnet{depth} (random weights)")
