@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo_out
 
-.PHONY: install fashion-data test-packages pi-packages demo test test-pi lint clean
+.PHONY: install fashion-data test-packages pi-packages demo test test-pi bench-window lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ test-pi:
 	@$(PYTHON) scripts/pi/harness.py --preflight
 	@$(MAKE) --no-print-directory install fashion-data
 	$(BIN)/python scripts/pi/harness.py $(if $(PI_MODELS),--models $(PI_MODELS)) $(if $(PI_OSES),--oses $(PI_OSES)) $(PI_ARGS)
+
+# The window benchmark (README "Edge benchmarks") from a fresh clone: the venv, Debian's xvfb, the run.
+bench-window: install
+	@missing="$(call missing,xvfb)"; \
+	if [ -n "$$missing" ]; then $(call apt-install,$$missing,make bench-window); fi
+	$(BIN)/python benchmarks/edge_window.py --rounds 5
 
 lint: install
 	$(BIN)/ruff check .

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -32,7 +33,7 @@ import numpy as np
 from edge_models import CACHE, mobilenet_v2_int8, textured_video
 
 from tfedge.edge.classify import Classifier
-from tfedge.edge.preprocess import decode_image, to_input, to_pixels
+from tfedge.edge.preprocess import decode_image, resize, to_input, to_pixels
 
 HERE = Path(__file__).resolve().parent
 FOLDER = CACHE / "resize_accuracy"
@@ -47,8 +48,9 @@ def area_pixels(frame: np.ndarray, card) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if card.color_order == "RGB" else frame
 
 
-def trained_model(name: str, train_dir: Path) -> Path:
-    """The int8 .tflite of a small_cnn trained on `train_dir` (cached)."""
+def trained_model(name: str, train_dir: Path, image_size: int | None = None, epochs: int = 4) -> Path:
+    """The int8 .tflite of a small_cnn trained on `train_dir` (cached); given `image_size`, a
+    MobileNetV2 0.35 trained from scratch at that size (no ImageNet weights here)."""
     run = FOLDER / "runs" / name
     model = run / "model_int8.tflite"
     if model.exists():
@@ -58,7 +60,11 @@ def trained_model(name: str, train_dir: Path) -> Path:
     from tfedge.train.fit import train
     from tfedge.train.hparams import HParams
 
-    train(train_dir, run, HParams(epochs=4, batch_size=64), log=lambda *_: None)
+    hparams = HParams(epochs=epochs, batch_size=64)
+    if image_size:
+        hparams = HParams(backbone="mobilenet_v2_035", weights="none", image_size=image_size, epochs=epochs,
+                          batch_size=32)
+    train(train_dir, run, hparams, log=lambda *_: None)
     convert_run(run, ["int8"], calibration_images=200, verify=False, log=lambda *_: None)
     return model
 
@@ -116,8 +122,9 @@ class Comparison:
         return f"pixel difference mean {np.mean(self.pixel_mean):.3f}, largest {self.pixel_max}"
 
 
-def labelled_accuracy(name: str, train_dir: Path, test_dir: Path) -> None:
-    classifier = Classifier(trained_model(name, train_dir), num_threads=2)
+def labelled_accuracy(name: str, train_dir: Path, test_dir: Path, image_size: int | None = None,
+                      epochs: int = 4) -> None:
+    classifier = Classifier(trained_model(name, train_dir, image_size, epochs), num_threads=2)
     comparison, shifted, truth = Comparison(classifier), Comparison(classifier), []
     for class_dir in sorted(path for path in test_dir.iterdir() if path.is_dir()):
         index = classifier.labels.index(class_dir.name)
@@ -156,13 +163,48 @@ def mobilenet_agreement() -> None:
           f"frames: same top-1 class for {same:.2f}% of frames; {comparison.pixels()}")
 
 
+def resize_timing(repeats: int = 300) -> None:
+    """CPU per call of `resize` against one INTER_AREA call, side by side on the same frames."""
+    rng = np.random.default_rng(0)
+    cv2.setNumThreads(1)  # one core each, as the capture thread runs it
+    for frame_w, frame_h in ((1280, 720), (640, 480), (1920, 1080)):
+        frame = cv2.GaussianBlur(rng.integers(0, 256, (frame_h, frame_w, 3), np.uint8), (0, 0), 2)
+        for side in (224, 96, 28):
+            ways = {"fast": lambda frame=frame, side=side: resize(frame, side, side),
+                    "area": lambda frame=frame, side=side: cv2.resize(frame, (side, side),
+                                                                      interpolation=cv2.INTER_AREA)}
+            times = {}
+            for label, shrink in ways.items():
+                shrink()
+                start = time.process_time()
+                for _ in range(repeats):
+                    shrink()
+                times[label] = (time.process_time() - start) / repeats * 1000
+            difference = np.abs(resize(frame, side, side).astype(np.int16)
+                                - cv2.resize(frame, (side, side), interpolation=cv2.INTER_AREA)).mean()
+            print(f"resize {frame_w}x{frame_h} -> {side}x{side}: fast {times['fast']:.3f} ms, INTER_AREA "
+                  f"{times['area']:.3f} ms of CPU ({times['area'] / times['fast']:.1f}x); pixel "
+                  f"difference {difference:.3f} (blurred noise)", flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-class", type=int, default=500, help="Fashion-MNIST training images per class")
+    parser.add_argument("--only", choices=("timing", "fashion", "fashion224", "colours", "mobilenet"),
+                        action="append", help="run only these parts (default: all)")
     args = parser.parse_args()
-    labelled_accuracy("fashion_mnist", *fashion_folders(args.per_class))
-    labelled_accuracy("colours", *colour_folders())
-    mobilenet_agreement()
+    parts = args.only or ["timing", "fashion", "fashion224", "colours", "mobilenet"]
+    if "timing" in parts:
+        resize_timing()
+    if "fashion" in parts:
+        labelled_accuracy("fashion_mnist", *fashion_folders(args.per_class))
+    if "fashion224" in parts:  # a 224-pixel model: the large-output path of the resize
+        labelled_accuracy("fashion_mnist_224", *fashion_folders(args.per_class), image_size=224, epochs=3)
+    if "colours" in parts:
+        labelled_accuracy("colours", *colour_folders())
+    if "mobilenet" in parts:
+        mobilenet_agreement()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import numpy as np
 
 from tfedge.edge.classify import Classifier
 from tfedge.edge.labelled import labelled_items
-from tfedge.edge.preprocess import decode_image
+from tfedge.edge.preprocess import decode_image, model_size
 from tfedge.errors import DataError
 
 
@@ -65,7 +65,7 @@ def evaluate(classifier: Classifier, items: list[tuple[Path, int]], labels: list
     true, predicted, times, skipped = [], [], [], []
     for path, label in items:
         try:
-            frame = decode_image(path)
+            frame = decode_image(path, model_size(classifier.card))
         except ValueError as error:
             skipped.append({"path": str(path), "reason": str(error)})
             continue

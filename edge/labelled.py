@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tfedge.edge.card import ModelCard
-from tfedge.edge.preprocess import IMAGE_SUFFIXES, decode_image, to_pixels
+from tfedge.edge.preprocess import IMAGE_SUFFIXES, decode_image, model_size, to_pixels
 from tfedge.errors import DataError
 
 
@@ -64,13 +64,13 @@ def labelled_items(data_dir: str | Path, labels: list[str]) -> list[tuple[Path, 
 
 def _load_one(path: Path, card: ModelCard):
     try:
-        return to_pixels(decode_image(path), card), None
+        return to_pixels(decode_image(path, model_size(card)), card), None
     except ValueError as error:
         return None, str(error)
 
 
 def load_pixels(items: list[tuple[Path, int]], card: ModelCard, workers: int = 4):
-    """Decode and preprocess images exactly as the device does.
+    """Decode and preprocess images exactly as the device does (large JPEGs decoded reduced).
 
     Returns (pixels uint8 [N, H, W, C], labels int32 [N], skipped [{"path", "reason"}]).
     """

@@ -179,12 +179,15 @@ def augmentation(flip: str, seed: int):
 def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool,
                  seed: int = 42, class_weights: np.ndarray | None = None, augment=None,
                  sample_weight: np.ndarray | None = None):
-    """A tf.data pipeline over decoded uint8 pixels: shuffle, batch, float, augment, prefetch.
+    """A tf.data pipeline over decoded uint8 pixels: shuffled batches, float, augment, prefetch.
 
-    The pixels are already decoded (once, in parallel) and held in memory, which is the cache;
-    the pipeline converts and augments batches in parallel and prefetches the next ones while
-    the accelerator works. Training elements carry per-image weights when given: the class
-    weight times the image's `sample_weight`.
+    The pixels are already decoded (once, in parallel) and held in memory, which is the cache.
+    Batches are cut from them whole: each epoch draws a new order (seeded), and a batch is one
+    numpy gather, so tf.data handles a batch, not each image (per-image steps cost a small
+    model on a CPU more than its input needs; benchmarks/train_throughput.py). The pipeline then
+    converts and augments batches in parallel and prefetches the next ones while the
+    accelerator works. Training elements carry per-image weights when given: the class weight
+    times the image's `sample_weight`.
     """
     import tensorflow as tf
 
@@ -192,10 +195,20 @@ def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, traini
     if class_weights is not None or sample_weight is not None:
         weights = np.ones(len(labels), np.float32) if class_weights is None else class_weights[labels]
         columns.append((weights if sample_weight is None else weights * sample_weight).astype(np.float32))
-    dataset = tf.data.Dataset.from_tensor_slices(tuple(columns))
-    if training:
-        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=False)
+    order = np.random.default_rng(seed)
+
+    def batches():
+        indices = order.permutation(len(labels)) if training else np.arange(len(labels))
+        for start in range(0, len(indices), batch_size):
+            chosen = indices[start:start + batch_size]
+            if training:
+                chosen = np.sort(chosen)  # the same images, read in memory order
+            yield tuple(column[chosen] for column in columns)
+
+    signature = tuple(tf.TensorSpec((None, *column.shape[1:]), tf.as_dtype(column.dtype))
+                      for column in columns)
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-len(labels) // batch_size)))
 
     def to_float(x, *rest):
         x = tf.cast(x, tf.float32)

@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.live.hot_swap import HotSwap
     from tfedge.edge.live.pipeline import run_pipeline
     from tfedge.edge.live.sources import make_source
+    from tfedge.edge.preprocess import model_size
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
     from tfedge.edge.sinks.overlay import OverlaySink
     from tfedge.errors import UsageError
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     threads = "default" if args.threads is None else args.threads
     print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads})",
           file=sys.stderr, flush=True)
-    source = make_source(args.source, request)
+    source = make_source(args.source, request, at_least=model_size(classifier.card))
     with _StopOnSignal() as signals:
         if not open_with_retry(source, signals.stop, args.wait_for_source):
             print("tfedge run: stopped before the source opened", file=sys.stderr)

@@ -109,6 +109,12 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--collect-duplicate-bits", type=int, default=None, metavar="BITS",
                        help="near-duplicate threshold: image signatures (64-bit dHash of the model's "
                             "view) differing in at most BITS bits (default 4; -1: off)")
+    group.add_argument("--collect-spread", action="store_true",
+                       help="at a quota, count or cap, drop the most redundant frame (nearest another "
+                            "kept one), not the least informative: the kept frames cover more")
+    group.add_argument("--collect-audit-share", type=float, default=0.0, metavar="SHARE",
+                       help="share of a full quota, count or cap kept for audit frames, a random "
+                            "sample of them (0: audit frames go first; default 0)")
     group.add_argument("--collect-seed", type=int, default=None, metavar="SEED",
                        help="seed of the random audit (default: a new one each run)")
 
@@ -127,7 +133,8 @@ def collect_settings(args: argparse.Namespace):
     try:
         limits = StoreLimits(per_minute=args.collect_per_minute, per_hour=args.collect_per_hour,
                              class_quota=args.collect_class_quota, max_frames=args.collect_max_frames,
-                             max_mb=args.collect_max_mb, duplicate_bits=bits)
+                             max_mb=args.collect_max_mb, duplicate_bits=bits,
+                             spread=args.collect_spread, audit_share=args.collect_audit_share)
         return CollectSettings(Path(args.collect), margin=args.collect_margin,
                                disagreement=not args.collect_no_disagreement,
                                label_change=not args.collect_no_label_change,

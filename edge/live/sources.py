@@ -11,7 +11,10 @@ second CSI camera), a video file, an RTSP/HTTP URL, or a folder of images.
 
 from __future__ import annotations
 
+import math
+import os
 import platform
+import struct
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -20,7 +23,7 @@ import cv2
 import numpy as np
 
 from tfedge.edge.labelled import image_files
-from tfedge.edge.preprocess import IMAGE_SUFFIXES, decode_image
+from tfedge.edge.preprocess import IMAGE_SUFFIXES, ModelView, decode_image
 from tfedge.errors import DependencyError, SourceError
 
 PICAMERA_PREFIX = "picamera2"
@@ -50,6 +53,93 @@ def _capture_facts(capture) -> dict:
         "height": int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
         "fps": round(float(capture.get(cv2.CAP_PROP_FPS)), 2),
     }
+
+
+def smallest_mode(modes, at_least: tuple[int, int], like: tuple[int, int] | None = None):
+    """The smallest (width, height) of `modes` at least `at_least` (width, height) on both sides,
+    or None when no mode is. Equal areas: the one nearest the aspect ratio of `like` (the
+    camera's default mode), then the first given."""
+    fitting = [(int(w), int(h)) for w, h in modes if w >= at_least[0] and h >= at_least[1]]
+    if not fitting:
+        return None
+    aspect = (like[0] / like[1]) if like else 1.0
+    return min(fitting, key=lambda mode: (mode[0] * mode[1], abs(math.log(mode[0] / mode[1] / aspect))))
+
+
+def stepwise_mode(first: tuple[int, int], last: tuple[int, int], step: tuple[int, int],
+                  at_least: tuple[int, int], like: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """The smallest size a stepwise (or continuous) V4L2 range offers at least `at_least`, with the
+    aspect ratio of `like` where the range allows; None when the range stops short."""
+    aspect = (like[0] / like[1]) if like else at_least[0] / at_least[1]
+    width = max(at_least[0], math.ceil(at_least[1] * aspect))
+    height = max(at_least[1], math.ceil(at_least[0] / aspect))
+    size = []
+    for wanted, low, high, stride in zip((width, height), first, last, step):
+        stride = max(stride, 1)
+        value = low + max(0, math.ceil((wanted - low) / stride)) * stride
+        if value > high:
+            return None
+        size.append(value)
+    return size[0], size[1]
+
+
+# Linux V4L2 ioctls (linux/videodev2.h), made here so no v4l2 package is needed: _IOWR('V', nr, size)
+def _iowr(number: int, size: int) -> int:
+    return (3 << 30) | (size << 16) | (ord("V") << 8) | number
+
+
+_FMTDESC = struct.Struct("=III32sI16x")  # index, type, flags, description, pixelformat, (mbus, reserved)
+_FRMSIZE = struct.Struct("=III6I8x")  # index, pixel_format, type, discrete w,h or stepwise 6 values, reserved
+VIDIOC_ENUM_FMT = _iowr(2, _FMTDESC.size)
+VIDIOC_ENUM_FRAMESIZES = _iowr(74, _FRMSIZE.size)
+_CAPTURE, _DISCRETE = 1, 1  # V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_FRMSIZE_TYPE_DISCRETE
+
+
+def v4l2_frame_sizes(fd: int, at_least: tuple[int, int], like: tuple[int, int] | None = None,
+                     ioctl=None) -> list[tuple[int, int]]:
+    """Every frame size a V4L2 device (an open file descriptor) offers, over all its pixel formats
+    (VIDIOC_ENUM_FMT, VIDIOC_ENUM_FRAMESIZES); a stepwise range gives its size nearest
+    `at_least` (`stepwise_mode`). `ioctl` is fcntl.ioctl; tests pass a stand-in."""
+    if ioctl is None:
+        import fcntl  # only here: Windows has no fcntl (and no V4L2)
+
+        ioctl = fcntl.ioctl
+    sizes: list[tuple[int, int]] = []
+    for format_index in range(64):
+        described = bytearray(_FMTDESC.pack(format_index, _CAPTURE, 0, b"", 0))
+        try:
+            ioctl(fd, VIDIOC_ENUM_FMT, described)  # the kernel writes its answer into the buffer
+        except OSError:  # EINVAL: no more formats
+            break
+        pixel_format = _FMTDESC.unpack(described)[4]
+        for size_index in range(256):
+            size = bytearray(_FRMSIZE.pack(size_index, pixel_format, 0, *[0] * 6))
+            try:
+                ioctl(fd, VIDIOC_ENUM_FRAMESIZES, size)
+            except OSError:
+                break
+            _, _, kind, *values = _FRMSIZE.unpack(size)
+            if kind == _DISCRETE:
+                sizes.append((values[0], values[1]))
+                continue
+            min_w, max_w, step_w, min_h, max_h, step_h = values
+            mode = stepwise_mode((min_w, min_h), (max_w, max_h), (step_w, step_h), at_least, like)
+            sizes += [mode] if mode else []
+            break  # a range is the device's only entry for this format
+    return sizes
+
+
+def camera_modes(index: int, at_least: tuple[int, int], like: tuple[int, int] | None = None):
+    """The frame sizes /dev/video{index} offers (empty when it cannot be asked: not Linux, no
+    such node, no permission)."""
+    try:
+        fd = os.open(f"/dev/video{index}", os.O_RDWR | os.O_NONBLOCK)
+    except OSError:
+        return []
+    try:
+        return v4l2_frame_sizes(fd, at_least, like)
+    finally:
+        os.close(fd)
 
 
 class _OpenCVSource:
@@ -95,24 +185,53 @@ class _OpenCVSource:
 class CameraSource(_OpenCVSource):
     """A camera by index (V4L2 on Linux), with the width, height and fps asked of it.
 
-    `capture_factory(index, api)` makes the VideoCapture; tests pass a fake one.
+    Without --width/--height and given `at_least` (the model's input, width and height), it asks
+    for the smallest mode the camera lists (`mode_lister`, VIDIOC_ENUM_FRAMESIZES) at least that
+    large on both sides, and goes back to the default mode when the camera does not take it.
+    `capture_factory(index, api)` makes the VideoCapture and `mode_lister(index, at_least, like)`
+    lists modes; tests pass stand-ins for both.
     """
 
     kind = "camera"
 
-    def __init__(self, index: int, request: CameraRequest | None = None, capture_factory=None) -> None:
+    def __init__(self, index: int, request: CameraRequest | None = None, capture_factory=None,
+                 at_least: tuple[int, int] | None = None, mode_lister=camera_modes) -> None:
         super().__init__(index)
         self.request = request or CameraRequest()
         self.capture_factory = capture_factory or cv2.VideoCapture
+        self.at_least = at_least
+        self.mode_lister = mode_lister
+        self.chosen_mode: tuple[int, int] | None = None
+
+    def _set_size(self, capture, width: int, height: int) -> tuple[int, int]:
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        return int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+
+    def _choose_mode(self, capture) -> None:
+        """Ask for the smallest listed mode >= the model's input; keep it only if the camera took it."""
+        default = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        mode = smallest_mode(self.mode_lister(self.spec, self.at_least, default), self.at_least, default)
+        default_fits = default[0] >= self.at_least[0] and default[1] >= self.at_least[1]
+        if mode is None or mode == default or (default_fits and mode[0] * mode[1] >= default[0] * default[1]):
+            return
+        got = self._set_size(capture, *mode)
+        if got[0] >= self.at_least[0] and got[1] >= self.at_least[1]:
+            self.chosen_mode = got
+        else:
+            self._set_size(capture, *default)
 
     def _open_capture(self):
         api = cv2.CAP_V4L2 if platform.system() == "Linux" else cv2.CAP_ANY
         capture = self.capture_factory(self.spec, api)
+        self.chosen_mode = None
         if capture.isOpened():
             if self.request.width:
                 capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.request.width)
             if self.request.height:
                 capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.request.height)
+            if not (self.request.width or self.request.height) and self.at_least:
+                self._choose_mode(capture)
             if self.request.fps:
                 capture.set(cv2.CAP_PROP_FPS, self.request.fps)
             capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep the driver's queue short: fresh frames
@@ -123,7 +242,10 @@ class CameraSource(_OpenCVSource):
                 "not used by another program, or pass --wait-for-source")
 
     def describe(self) -> dict:
-        return {**super().describe(), "requested": self.request.as_dict()}
+        facts = {**super().describe(), "requested": self.request.as_dict()}
+        if self.chosen_mode:
+            facts["mode"] = "smallest at least the model's input"
+        return facts
 
 
 class VideoFileSource(_OpenCVSource):
@@ -165,12 +287,16 @@ class StreamSource(_OpenCVSource):
 
 
 class FolderSource:
-    """Every image in a folder (sorted, recursively, dotfiles left out), one frame each."""
+    """Every image in a folder (sorted, recursively, dotfiles left out), one frame each.
+
+    Given `at_least` (the model's input), JPEGs at least twice as large are decoded at 1/2, 1/4
+    or 1/8 of their size, as training, calibration and `tfedge verify` decode them."""
 
     live = False
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, at_least: tuple[int, int] | None = None) -> None:
         self.folder = Path(folder)
+        self.at_least = at_least  # the model's input: large JPEGs are decoded reduced (decode_image)
         self.paths: list[Path] = []
         self.position = 0
         self.current_path: Path | None = None
@@ -186,7 +312,7 @@ class FolderSource:
             path = self.paths[self.position]
             self.position += 1
             try:
-                frame = decode_image(path)
+                frame = decode_image(path, self.at_least)
             except ValueError:
                 continue
             self.current_path = path
@@ -200,17 +326,41 @@ class FolderSource:
         return {"kind": "folder", "source": str(self.folder), "live": False, "images": len(self.paths)}
 
 
+LORES_WIDTH_STEP = 64  # a YUV420 row of this many pixels needs no padding (picamera2's alignment)
+
+
+def lores_size(main: tuple[int, int], at_least: tuple[int, int]) -> tuple[int, int] | None:
+    """The smallest lores (width, height) with the main stream's aspect ratio that is at least
+    `at_least` on both sides, its width a multiple of LORES_WIDTH_STEP and its height even;
+    None when it would not be smaller than the main stream."""
+    aspect = main[0] / main[1]
+    height = max(at_least[1], math.ceil(at_least[0] / aspect))
+    width = math.ceil(max(at_least[0], height * aspect) / LORES_WIDTH_STEP) * LORES_WIDTH_STEP
+    height += height % 2
+    if width >= main[0] or height >= main[1]:
+        return None
+    return width, height
+
+
 class PiCameraSource:
     """The Raspberry Pi CSI camera through picamera2 (libcamera), imported only when opened.
 
     picamera2's "RGB888" format stores pixels in B, G, R byte order: OpenCV's BGR, no conversion.
+    Given `at_least` (the model's input), a second "lores" stream, scaled by the Pi's ISP to the
+    smallest size at least that large (`lores_size`, YUV420: the format Pi 4 and Pi 5 both
+    offer), comes with every main frame as its `model_view` (`tfedge.edge.preprocess.ModelView`):
+    the classifier reads that, the window and web view show the main stream. Tested through a
+    stand-in for picamera2 only; untested on a Pi.
     """
 
     live = True
 
-    def __init__(self, camera_num: int = 0, request: CameraRequest | None = None) -> None:
+    def __init__(self, camera_num: int = 0, request: CameraRequest | None = None,
+                 at_least: tuple[int, int] | None = None) -> None:
         self.camera_num = camera_num
         self.request = request or CameraRequest()
+        self.at_least = at_least
+        self.lores: tuple[int, int] | None = None
         self.camera = None
 
     def open(self) -> None:
@@ -226,8 +376,10 @@ class PiCameraSource:
             camera = Picamera2(self.camera_num)
             size = (self.request.width or 640, self.request.height or 480)
             controls = {"FrameRate": float(self.request.fps)} if self.request.fps else {}
+            self.lores = lores_size(size, self.at_least) if self.at_least else None
+            streams = {"lores": {"size": self.lores, "format": "YUV420"}} if self.lores else {}
             camera.configure(camera.create_video_configuration(
-                main={"size": size, "format": "RGB888"}, controls=controls))
+                main={"size": size, "format": "RGB888"}, controls=controls, **streams))
             camera.start()
         except (RuntimeError, IndexError, OSError, ValueError) as error:
             raise SourceError(f"cannot open CSI camera {self.camera_num} through picamera2 ({error}); "
@@ -238,12 +390,18 @@ class PiCameraSource:
         if self.camera is None:
             return False, None
         try:
-            frame = self.camera.capture_array("main")
+            if self.lores:
+                (frame, small), _ = self.camera.capture_arrays(["main", "lores"])  # one moment, both sizes
+            else:
+                frame, small = self.camera.capture_array("main"), None
         except (RuntimeError, OSError):
             return False, None
         if frame is None:
             return False, None
-        return True, frame[:, :, :3] if frame.ndim == 3 and frame.shape[2] == 4 else frame
+        frame = frame[:, :, :3] if frame.ndim == 3 and frame.shape[2] == 4 else frame
+        if small is None:
+            return True, frame
+        return True, ModelView.of(frame, cv2.cvtColor(small, cv2.COLOR_YUV2BGR_I420))
 
     def release(self) -> None:
         if self.camera is not None:
@@ -257,8 +415,12 @@ class PiCameraSource:
         facts = {"kind": "picamera2", "source": f"{PICAMERA_PREFIX}:{self.camera_num}", "live": True,
                  "requested": self.request.as_dict()}
         if self.camera is not None:
-            width, height = self.camera.camera_configuration()["main"]["size"]
+            configuration = self.camera.camera_configuration()
+            width, height = configuration["main"]["size"]
             facts.update(width=int(width), height=int(height))
+            if self.lores and configuration.get("lores"):
+                lores_width, lores_height = configuration["lores"]["size"]
+                facts["model_stream"] = f"lores {lores_width}x{lores_height}"
             duration_us = self.camera.capture_metadata().get("FrameDuration")
             if duration_us:
                 facts["fps"] = round(1e6 / duration_us, 2)
@@ -294,18 +456,22 @@ def source_kind(spec: str | int) -> SourceKind:
     return SourceKind.VIDEO
 
 
-def make_source(spec: str | int, request: CameraRequest | None = None):
-    """The source for a command-line spec, not yet opened (call `open()`)."""
+def make_source(spec: str | int, request: CameraRequest | None = None,
+                at_least: tuple[int, int] | None = None):
+    """The source for a command-line spec, not yet opened (call `open()`).
+
+    `at_least`: the model's input (width, height); cameras then ask for their smallest mode that
+    large, picamera2 adds a lores stream that size, folders decode large JPEGs reduced."""
     text, kind = str(spec), source_kind(spec)
     if kind is SourceKind.CAMERA:
-        return CameraSource(int(text), request)
+        return CameraSource(int(text), request, at_least=at_least)
     if kind is SourceKind.PICAMERA:
         number = text.partition(":")[2] or "0"
         if not number.isdigit():
             raise SourceError(f"{text}: give the CSI camera as picamera2 or picamera2:N")
-        return PiCameraSource(int(number), request)
+        return PiCameraSource(int(number), request, at_least)
     if kind is SourceKind.STREAM:
         return StreamSource(text)
     if kind is SourceKind.FOLDER:
-        return FolderSource(text)
+        return FolderSource(text, at_least)
     return VideoFileSource(text)

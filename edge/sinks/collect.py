@@ -26,6 +26,7 @@ on stderr, and the run goes on classifying.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import sys
 import threading
@@ -39,13 +40,15 @@ import numpy as np
 
 from tfedge.edge.card import ModelCard
 from tfedge.edge.collection import CollectedFrame
-from tfedge.edge.collection_store import CollectionStore, StoreLimits, signature
+from tfedge.edge.collection_store import CollectionStore, StoreLimits, feature, signature
 from tfedge.edge.model_file import read_model_file
 from tfedge.edge.preprocess import to_pixels
 from tfedge.errors import TfedgeError
 
 JPEG_QUALITY = 90
 LATEST_SHOWN = 6
+TIMINGS_KEPT = 100_000
+WRITER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class BestFirstQueue:
         self.size = size
         self.items: list[tuple[float, int, object]] = []  # (informativeness, arrival, candidate)
         self.arrivals = 0
+        self.weakest = -1.0  # while full: the least informativeness waiting (a lower bound otherwise)
         self.condition = threading.Condition()
         self.closed = False
 
@@ -115,14 +119,15 @@ class BestFirstQueue:
         """Add a candidate; False when one was dropped (this one, or a less informative one)."""
         with self.condition:
             self.arrivals += 1
-            entry = (informativeness, self.arrivals, candidate)
             if len(self.items) < self.size:
-                self.items.append(entry)
+                self.items.append((informativeness, self.arrivals, candidate))
                 self.condition.notify()
                 return True
+            if informativeness <= self.weakest:  # the common case when full: no scan
+                return False
             weakest = min(range(len(self.items)), key=lambda i: self.items[i][:2])
-            if self.items[weakest][0] < informativeness:
-                self.items[weakest] = entry
+            self.items[weakest] = (informativeness, self.arrivals, candidate)
+            self.weakest = min(item[0] for item in self.items)
             return False
 
     def take(self):
@@ -134,7 +139,9 @@ class BestFirstQueue:
             if not self.items:
                 return None
             best = max(range(len(self.items)), key=lambda i: (self.items[i][0], -self.items[i][1]))
-            return self.items.pop(best)[2]
+            taken = self.items.pop(best)[2]
+            self.weakest = -1.0  # no longer full
+            return taken
 
     def close(self) -> None:
         with self.condition:
@@ -144,6 +151,8 @@ class BestFirstQueue:
 
 class CollectSink:
     """The --collect sink (see the module docstring)."""
+
+    stop_requested = False  # read by the pipeline after every frame: a plain attribute is cheapest
 
     def __init__(self, settings: CollectSettings, card: ModelCard, log=None) -> None:
         self.settings = settings
@@ -156,8 +165,11 @@ class CollectSink:
         self.candidates = 0
         self.skipped = 0  # candidates the store would surely refuse (rate, quota, count, cap)
         self.dropped = 0
-        self.emit_ms: list[float] = []
-        self.write_ms: list[float] = []  # the writer thread's time per candidate
+        # the latest TIMINGS_KEPT times (a long run must not grow without bound)
+        self.emit_ms: deque[float] = deque(maxlen=TIMINGS_KEPT)
+        self.write_ms: deque[float] = deque(maxlen=TIMINGS_KEPT)  # the writer's time per candidate
+        self.emit_total_ms = 0.0  # all emits, on the inference thread
+        self.writer_cpu_ms = 0.0  # the writer thread's own CPU time, all of it
         self.stopped: str | None = None
         self.model_sha256 = ""
         self.labels: list[str] = list(card.labels)
@@ -203,9 +215,13 @@ class CollectSink:
                 if not self.store.could_keep(held["label"], informativeness, held["timestamp"]):
                     self.skipped += 1
                     continue
+                if candidate[2] == "audit" and self.settings.limits.audit_share:
+                    informativeness = 1.0  # rare by their rate: not crowded out of the queue
                 if not self.queue.offer(informativeness, candidate):
                     self.dropped += 1
-        self.emit_ms.append((time.perf_counter() - began) * 1000.0)
+        spent = (time.perf_counter() - began) * 1000.0
+        self.emit_ms.append(spent)
+        self.emit_total_ms += spent
 
     def _candidates(self, result: dict, frame: np.ndarray) -> list[tuple[dict, np.ndarray, str, tuple]]:
         """(result, frame, reason, (model sha256, labels)) for each frame to offer the store."""
@@ -230,8 +246,13 @@ class CollectSink:
         return found
 
     def _write_loop(self) -> None:
+        try:  # Linux: this thread alone yields the CPU to capture and inference (niceness +10)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICENESS)
+        except (AttributeError, OSError):
+            pass
         while True:
             item = self.queue.take()
+            self.writer_cpu_ms = time.thread_time() * 1000.0
             if item is None:
                 return
             if self.stopped is not None:
@@ -273,7 +294,8 @@ class CollectSink:
             encoded[:] = [_jpeg(frame), _jpeg(view)]
             return encoded[0], encoded[1]
 
-        if self.store.offer(collected, signature(view), encode) == "kept":
+        spread = feature(view) if self.settings.limits.spread else None
+        if self.store.offer(collected, signature(view), encode, spread) == "kept":
             with self.lock:
                 self.latest.append((frame_id, encoded[1]))
 
@@ -301,6 +323,8 @@ class CollectSink:
             "skipped_early": self.skipped, "queue_dropped": self.dropped, "stopped": self.stopped,
             "emit_p50_ms": round(float(np.percentile(times, 50)), 4),
             "emit_p95_ms": round(float(np.percentile(times, 95)), 4),
+            "emit_mean_ms": round(float(times.mean()), 4),
+            "emit_total_ms": round(self.emit_total_ms, 3), "writer_cpu_ms": round(self.writer_cpu_ms, 3),
             "write_p50_ms": round(float(np.percentile(writes, 50)), 4),
             **self.store.facts()}}
 

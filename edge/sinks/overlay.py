@@ -20,16 +20,24 @@ from tfedge.edge.sinks import shown_label
 BANNER_BGR = (120, 60, 20)  # dark blue: the label banner (tests look for this colour)
 CHANGED_BGR = (0, 140, 255)  # orange: the banner for CHANGE_SECONDS after the stable label changes
 CHANGE_SECONDS = 1.5
-MAX_WINDOW_FPS = 60.0  # a screen refreshes at 60 Hz: faster runs show every few frames, saving CPU
+# At most 30 shown frames a second: every frame of a 30 FPS camera or video (the usual, and the
+# Pi camera's default), half of a 60 FPS one; a faster run (a video file as fast as the model goes)
+# shows its newest frame 30 times a second. Each shown frame costs the window process, the run
+# (one copy) and the X server CPU the classifier would use (README "tfedge run").
+MAX_WINDOW_FPS = 30.0
 
 
 def draw_overlay(frame, result: dict, show_top_k: bool = False, changed: bool = False):
-    """Draw the result onto a copy of the frame and return it (the window and the web view's).
+    """Draw the result onto a copy of the frame and return it (the web view's; see draw_overlay_in_place)."""
+    return draw_overlay_in_place(frame.copy(), result, show_top_k, changed)
+
+
+def draw_overlay_in_place(canvas, result: dict, show_top_k: bool = False, changed: bool = False):
+    """Draw the result onto `canvas` itself and return it (the window draws on its own copy).
 
     A banner on top holds the label, score, FPS and inference time; it turns orange while
     `changed` (just after the stable label changed). `show_top_k` adds one bar per top-k pair.
     """
-    canvas = frame.copy()
     width = canvas.shape[1]
     scale = max(0.5, width / 960)
     line = int(30 * scale)
@@ -89,8 +97,9 @@ class OverlaySink:
             self._condition.notify()
 
     def facts(self) -> dict:
-        cpu = getattr(self.window, "cpu_s", None)
-        return {"window_frames": self.shown} | ({"window_cpu_s": cpu} if cpu is not None else {})
+        cpu = {name: getattr(self.window, name, None) for name in ("cpu_s", "start_cpu_s")}
+        return {"window_frames": self.shown} | {f"window_{name}": value for name, value in cpu.items()
+                                                if value is not None}
 
     def close(self, summary: dict) -> None:
         with self._condition:

@@ -4,6 +4,7 @@ Real JPEGs on disk throughout; the last tests run the real `tfedge run` on the l
 """
 
 import json
+import time
 import urllib.request
 
 import cv2
@@ -12,7 +13,14 @@ import pytest
 
 from tfedge.edge.card import ModelCard
 from tfedge.edge.collection import REASONS, CollectedFrame, read_collection
-from tfedge.edge.collection_store import CollectionStore, StoreLimits, hamming, signature
+from tfedge.edge.collection_store import (
+    CollectionStore,
+    StoreLimits,
+    audit_key,
+    feature,
+    hamming,
+    signature,
+)
 from tfedge.edge.sinks.collect import CollectSettings, CollectSink
 from tfedge.main import main
 
@@ -102,6 +110,59 @@ def test_store_max_frames_and_reopening_takes_in_what_is_there(tmp_path):
     assert again.open() == []
     assert sorted(again.kept) == ["1002-2", "1003-3"]
     assert offered(again, 9, image=picture(3)) == "duplicate"
+
+
+def offered_as(store: CollectionStore, index: int, informativeness: float, reason: str = "low_margin",
+               image: np.ndarray | None = None) -> str:
+    """Like `offered`, with a reason and the spread's feature."""
+    image = picture(index) if image is None else image
+    frame = CollectedFrame(id=f"{1000 + index}-{index}", timestamp=1000.0 + index, frame=index,
+                           label="a", score=0.5, top_k=[["a", 0.5]], margin=1 - informativeness,
+                           stable_label="a", model_sha256="x", labels=LABELS, reason=reason,
+                           informativeness=informativeness)
+    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+    return store.offer(frame, signature(image), lambda: (jpeg, jpeg), feature(image))
+
+
+def test_feature_ignores_brightness_and_contrast_and_tells_pictures_apart():
+    image = picture(1)
+    other = cv2.convertScaleAbs(image, alpha=0.6, beta=60)
+    assert np.linalg.norm(feature(image) - feature(other)) < 0.1
+    assert np.linalg.norm(feature(picture(1)) - feature(picture(2))) > 0.5
+    assert not feature(np.full((20, 20, 3), 128, np.uint8)).any()  # flat: zeros, no division by 0
+
+
+def test_spread_drops_the_most_redundant_frame_not_the_least_informative(tmp_path):
+    twin = cv2.GaussianBlur(picture(1), (3, 3), 0)  # near picture(1) in the feature
+    for spread, expected in ((False, "full"), (True, "kept")):
+        store = CollectionStore(tmp_path / str(spread), no_limits(max_frames=3, duplicate_bits=-1,
+                                                                   spread=spread))
+        store.open()
+        assert offered_as(store, 1, 0.9) == "kept"
+        assert offered_as(store, 2, 0.8, image=twin) == "kept"
+        assert offered_as(store, 3, 0.7) == "kept"
+        assert offered_as(store, 4, 0.1) == expected  # least informative, but far from all kept
+        if spread:  # the less informative twin made room; another twin does not win a place
+            assert sorted(store.kept) == ["1001-1", "1003-3", "1004-4"]
+            assert offered_as(store, 5, 0.95, image=cv2.GaussianBlur(picture(3), (3, 3), 0)) == "full"
+
+
+def test_audit_share_keeps_a_random_sample_of_audit_frames(tmp_path):
+    for share in (0.0, 0.5):
+        store = CollectionStore(tmp_path / str(share), no_limits(max_frames=4, audit_share=share))
+        store.open()
+        for index in range(4):
+            assert offered_as(store, index, 0.9) == "kept"
+        outcomes = [offered_as(store, index, 0.05, reason="audit") for index in range(10, 16)]
+        audits = sorted(item.id for item in store.kept.values() if item.audit)
+        if not share:  # audit frames are the least informative: none gets in
+            assert outcomes == ["full"] * 6 and audits == []
+            continue
+        assert outcomes[:2] == ["kept", "kept"] and len(audits) == 2  # up to half of the 4
+        ids = [f"{1000 + index}-{index}" for index in range(10, 16)]
+        assert audits == sorted(sorted(ids, key=audit_key)[-2:])  # the highest keys of all seen
+        assert offered_as(store, 20, 0.95) == "kept"  # an unsure frame takes an unsure one's place
+        assert sum(item.audit for item in store.kept.values()) == 2
 
 
 def sink_for(folder, **changes) -> CollectSink:
@@ -293,3 +354,47 @@ def test_after_a_hot_swap_frames_carry_the_new_model(tmp_path, tflite_models):
     assert (kept[1].model_sha256, kept[1].labels) == (new_sha, ["x", "y"])
     view = cv2.imread(str(folder / f"{kept[1].id}.view.jpg"), cv2.IMREAD_UNCHANGED)
     assert view.shape == (8, 8, 3)
+
+
+def test_the_writer_thread_yields_the_cpu_to_capture_and_inference(tmp_path):
+    import os
+
+    sink = sink_for(tmp_path)
+    try:
+        own, wanted = os.getpriority(os.PRIO_PROCESS, 0), min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+        for _ in range(500):  # the thread sets it as it starts
+            if os.getpriority(os.PRIO_PROCESS, sink._thread.native_id) == wanted:
+                break
+            time.sleep(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, sink._thread.native_id) == wanted
+        assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the inference thread keeps its own
+    finally:
+        sink.close({})
+
+
+def test_facts_count_the_collectors_own_time(tmp_path):
+    sink = sink_for(tmp_path)
+    for index in range(5):
+        sink.emit(result(index, margin=0.05), picture(index, 40))
+    facts = sink.facts()["collect"]
+    sink.close({})
+    assert facts["kept"] == 5
+    assert facts["emit_total_ms"] > 0 and facts["writer_cpu_ms"] > 0  # JPEGs were made: CPU was spent
+    assert facts["emit_mean_ms"] * 5 == pytest.approx(facts["emit_total_ms"], rel=0.01, abs=1e-3)
+
+
+def test_spread_and_audit_share_options_reach_the_store(capsys, tflite_models, labelled_video, tmp_path):
+    import argparse
+
+    from tfedge.edge.commands.run_options import add_collect_arguments, collect_settings
+
+    parser = argparse.ArgumentParser()
+    add_collect_arguments(parser)
+    settings = collect_settings(parser.parse_args(["--collect", str(tmp_path), "--collect-spread",
+                                                   "--collect-audit-share", "0.3"]))
+    assert settings.limits.spread and settings.limits.audit_share == 0.3
+    assert CollectionStore(tmp_path, settings.limits).spread is not None
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
+                 "--collect", str(tmp_path), "--collect-audit-share", "1.5"])
+    assert code == 2
+    assert "--collect-audit-share 1.5 must be between 0 and 1" in capsys.readouterr().err

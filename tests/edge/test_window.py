@@ -7,20 +7,21 @@ and presses keys. One screenshot is kept in test-artifacts/edge_window.png.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tfedge.edge.sinks.overlay import BANNER_BGR, CHANGED_BGR
+from tfedge.edge.sinks.overlay import BANNER_BGR, CHANGED_BGR, MAX_WINDOW_FPS, OverlaySink
+from tfedge.edge.sinks.window import WINDOW_NICENESS, WindowProcess
 from tfedge.main import main
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -102,38 +103,28 @@ class Run:
         self.display, self.tmp_path = display, tmp_path
         self.command = [sys.executable, "-m", "tfedge", "run", str(model), "--source", str(video),
                         "--realtime", *args]
-        self.start()
-
-    def start(self):
         self.out, self.err = open(self.tmp_path / "out.txt", "w+"), open(self.tmp_path / "err.txt", "w+")
         self.process = subprocess.Popen(self.command, env=os.environ | {"DISPLAY": self.display},
                                         stdout=self.out, stderr=self.err)
 
-    def wait_for_window(self, timeout=10.0):
+    def wait_for_window(self, timeout=15.0):
         """The window's id once it shows a frame with its banner, and that screenshot.
 
-        Under Xvfb, now and then a window stays unpainted (black, though mapped and shown to by
-        OpenCV; cause not found, README "Not yet built"): such a run is started again, once.
+        No second try: a window Qt leaves unpainted (it missed its MapNotify, about one run in
+        ten here under load) is mapped again by the window process itself (tfedge.edge.sinks.x11).
         """
-        for attempt in range(2):
-            deadline, window = time.monotonic() + timeout, None
-            while time.monotonic() < deadline:
-                assert self.process.poll() is None, f"tfedge run ended early: {self.stderr()}"
-                window = x_tool(self.display, "xdotool", "search", "--name", "^tfedge$", check=False).split()
-                if window:
-                    shot = screenshot(self.display, self.tmp_path / "screen.png")
-                    if banner_shown(shot):
-                        return window[0], shot
-                time.sleep(0.5)
-            state = x_tool(self.display, "xwininfo", "-id", window[0], check=False) if window else "no window"
-            if attempt == 0 and window and (shot.max() == 0):
-                warnings.warn(f"the window stayed black for {timeout} s under Xvfb; starting the run again",
-                              stacklevel=2)
-                self.process.kill()
-                self.process.wait()
-                self.start()
-                continue
-            raise AssertionError(f"no window with a banner within {timeout} s: {state} {self.stderr()}")
+        deadline, window, shot = time.monotonic() + timeout, None, None
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"tfedge run ended early: {self.stderr()}"
+            window = x_tool(self.display, "xdotool", "search", "--name", "^tfedge$", check=False).split()
+            if window:
+                shot = screenshot(self.display, self.tmp_path / "screen.png")
+                if banner_shown(shot):
+                    return window[0], shot
+            time.sleep(0.5)
+        state = x_tool(self.display, "xwininfo", "-id", window[0], check=False) if window else "no window"
+        black = " (black all over)" if shot is not None and shot.max() == 0 else ""
+        raise AssertionError(f"no window with a banner within {timeout} s{black}: {state} {self.stderr()}")
 
     def finish(self, timeout=20.0) -> int:
         try:
@@ -166,11 +157,18 @@ def test_window_shows_frames_with_the_banner_and_q_stops_the_run(display, tflite
     assert width >= 640 and picture.std() > 20
     bars = shot[y + 70:y + 110, x + 10:x + width // 2]  # top-k bars: green fill, white frame
     assert ((bars[..., 1] > 150) & (bars[..., 0] < 100)).any()
+    # the window process gives way to the classifier on busy cores
+    children = subprocess.run(["ps", "-ww", "-o", "ni=,args=", "--ppid", str(run.process.pid)],
+                              capture_output=True, text=True).stdout.splitlines()
+    windows = [int(line.split()[0]) for line in children if "spawn_main" in line]  # not the resource tracker
+    assert windows == [WINDOW_NICENESS + os.nice(0)]
     x_tool(display, "xdotool", "key", "--window", window, "q")
     assert run.finish() == 0
     err = run.stderr()
     assert '"stopped_by": "output"' in err and "tfedge run: summary" in err
     assert run.stdout() == ""  # a window run prints no JSON lines
+    summary = json.loads(err.split("tfedge run: summary ")[1].splitlines()[0])
+    assert summary["window_frames"] > 0 and summary["window_cpu_s"] > summary["window_start_cpu_s"] > 0
 
 
 def geometry(display, window) -> tuple[int, int, int, int]:
@@ -248,6 +246,99 @@ def test_a_display_that_goes_away_leaves_the_run_going_headless(display, tflite_
     assert run.stderr().count("the display went away; running headless") == 1
     lines = run.stdout().splitlines()
     assert len(lines) > 1 and '"stopped_by": "signal"' in lines[-1]  # the JSON lines took over
+
+
+@real_x
+def test_frames_go_through_shared_memory_that_grows_and_is_released(display, monkeypatch):
+    monkeypatch.setenv("DISPLAY", display)
+    window = WindowProcess()
+    assert window.open() is None
+    result = {"label": "Bag", "score": 0.9, "fps": 30.0, "inference_ms": 1.5}
+    small, large = np.full((120, 160, 3), 90, np.uint8), np.full((480, 640, 3), 90, np.uint8)
+    names = []
+    for frame in (small, small, large, small):
+        assert window.show(result, frame, 0.0)
+        names.append(window._frame.memory.name)
+        assert (frame == 90).all()  # drawn on the window's copy, never on the run's frame
+    assert names[0] == names[1] != names[2] == names[3]  # one block, replaced once by a larger one
+    window.close()
+    assert window._frame.memory is None and window.cpu_s > 0
+    assert not [name for name in names if Path(f"/dev/shm/{name}").exists()]  # unlinked: nothing left
+
+
+def x_window(display: str, title: bytes, background: int, pid: int) -> None:
+    """Map a plain X window (no Qt) named `title` with `background` and _NET_WM_PID `pid`; the
+    connection stays open (the window lives until the display ends)."""
+    import ctypes
+    import ctypes.util
+
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype = ctypes.c_ulong
+    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x11.XCreateSimpleWindow.restype = ctypes.c_ulong
+    x11.XCreateSimpleWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong] + [ctypes.c_int] * 2 + \
+        [ctypes.c_uint] * 3 + [ctypes.c_ulong] * 2
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XChangeProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                                    ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    x11.XStoreName.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_char_p]
+    x11.XMapWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+    x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    connection = x11.XOpenDisplay(display.encode())
+    window = x11.XCreateSimpleWindow(connection, x11.XDefaultRootWindow(connection), 10, 10, 200, 100, 0, 0,
+                                     background)
+    x11.XStoreName(connection, window, title)
+    value = ctypes.c_long(pid)
+    pid_atom = x11.XInternAtom(connection, b"_NET_WM_PID", 0)
+    x11.XChangeProperty(connection, window, pid_atom, 6, 32, 0, ctypes.byref(value), 1)  # 6: CARDINAL
+    x11.XMapWindow(connection, window)
+    x11.XSync(connection, 0)
+
+
+@real_x
+def test_a_black_window_of_ours_is_mapped_again_and_no_other(display, monkeypatch):
+    from tfedge.edge.sinks.x11 import map_again_if_unpainted
+
+    monkeypatch.setenv("DISPLAY", display)
+    assert not map_again_if_unpainted("tfedge")  # no such window
+    x_window(display, b"tfedge", 0x000000, os.getpid() + 1)  # black, another program's
+    assert not map_again_if_unpainted("tfedge")
+    x_window(display, b"tfedge", 0x3C78C8, os.getpid())  # ours, painted
+    assert not map_again_if_unpainted("tfedge")
+    x_window(display, b"tfedge", 0x000000, os.getpid())  # ours, black: what Qt leaves when it missed the map
+    assert map_again_if_unpainted("tfedge")
+    state = x_tool(display, "xwininfo", "-root", "-tree")
+    assert state.count('"tfedge"') == 3
+
+
+def test_the_window_shows_at_most_max_window_fps_frames_a_second():
+    class Counting:
+        quit = False
+        shown = 0
+
+        def show(self, result, frame, changed_at):
+            self.shown += 1
+            return True
+
+        def poll(self):
+            return True
+
+        def close(self):
+            pass
+
+    window = Counting()
+    sink = OverlaySink(window)
+    frame = np.zeros((8, 8, 3), np.uint8)
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0:  # as fast as a video file goes: thousands of frames
+        sink.emit({"label": "Bag", "score": 0.9}, frame)
+        time.sleep(0.0005)
+    sink.close({})
+    # an upper bound only (a loaded machine shows fewer): the newest frame, at most MAX_WINDOW_FPS a second
+    assert 1 <= window.shown <= MAX_WINDOW_FPS * (time.monotonic() - started) + 2
 
 
 def test_fullscreen_with_headless_is_refused(capsys, tflite_models, labelled_video):

@@ -94,3 +94,26 @@ def test_pipeline_keeps_pixels_exact_without_augmentation_and_bounded_with_it():
     x = next(iter(augmented))[0].numpy()
     assert x.shape == (4, 16, 16, 3) and x.min() >= 0 and x.max() <= 255
     assert not np.allclose(x, pixels[:4])
+
+
+def test_training_batches_hold_every_image_once_in_a_new_seeded_order_each_epoch():
+    pixels = np.arange(50, dtype=np.uint8).reshape(50, 1, 1, 1)
+    labels = np.arange(50) % 5
+
+    def epochs(seed, count=2):
+        dataset = make_dataset(pixels, labels, 8, training=True, seed=seed)
+        assert int(dataset.cardinality()) == 7  # Keras knows the steps per epoch
+        orders = []
+        for _ in range(count):
+            batches = [(x.numpy().ravel(), y.numpy()) for x, y in dataset]
+            assert [len(y) for _, y in batches] == [8] * 6 + [2]
+            seen = np.concatenate([x for x, _ in batches]).astype(int)
+            assert np.array_equal(labels[seen], np.concatenate([y for _, y in batches]))
+            orders.append(seen)
+        return orders
+
+    first, second = epochs(seed=3)
+    assert sorted(first) == sorted(second) == list(range(50))
+    assert not np.array_equal(first, second)
+    assert all(np.array_equal(a, b) for a, b in zip(epochs(seed=3), (first, second)))
+    assert not np.array_equal(epochs(seed=4, count=1)[0], first)
