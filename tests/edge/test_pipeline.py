@@ -252,30 +252,30 @@ def test_jsonlines_sink_stops_the_run_when_its_reader_is_gone():
     assert sink.stop_requested
 
 
+class BlockedStream:
+    """Like a pipe whose reader stopped reading: write blocks until `release` is set."""
+
+    def __init__(self):
+        import threading
+
+        self.release = threading.Event()
+        self.lines = []
+
+    def write(self, text):
+        self.release.wait()
+        self.lines.append(text)
+
+    def flush(self):
+        pass
+
+
 def test_jsonlines_emit_returns_while_its_stream_is_blocked():
-    import threading
-
-    release = threading.Event()
-
-    class BlockedStream:
-        """Like a pipe whose reader stopped reading: write blocks until released."""
-
-        def __init__(self):
-            self.lines = []
-
-        def write(self, text):
-            release.wait()
-            self.lines.append(text)
-
-        def flush(self):
-            pass
-
     stream = BlockedStream()
     sink = JsonLinesSink(stream)
     for index in range(500):
         sink.emit({"frame": index}, None)  # would hang here if emit wrote itself
     assert stream.lines == []
-    release.set()
+    stream.release.set()
     sink.close({"frames": 500})
     lines = "".join(stream.lines).splitlines()  # written in batches: several lines a write
     assert [json.loads(line).get("frame") for line in lines[:-1]] == list(range(500))
@@ -293,19 +293,6 @@ def test_bad_run_options_are_usage_errors(capsys, tflite_models, labelled_video,
 def test_jsonlines_emit_waits_beyond_its_backlog_and_drops_nothing():
     import threading
 
-    release = threading.Event()
-
-    class BlockedStream:
-        def __init__(self):
-            self.text = []
-
-        def write(self, text):
-            release.wait()
-            self.text.append(text)
-
-        def flush(self):
-            pass
-
     stream = BlockedStream()
     sink = JsonLinesSink(stream, backlog=5, batch_s=0.001)
     emitted = []
@@ -319,8 +306,8 @@ def test_jsonlines_emit_waits_beyond_its_backlog_and_drops_nothing():
     emitter.start()
     emitter.join(0.5)
     assert emitter.is_alive() and len(emitted) < 40  # waits: the writer is stuck with its batch
-    release.set()
+    stream.release.set()
     emitter.join(5)
     sink.close({"frames": 40})
-    lines = "".join(stream.text).splitlines()
+    lines = "".join(stream.lines).splitlines()
     assert [json.loads(line).get("frame") for line in lines[:-1]] == list(range(40))
