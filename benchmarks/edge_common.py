@@ -28,6 +28,33 @@ def measured_run(command: list[str], env: dict | None = None) -> tuple[bytes, by
                           "wall_s": round(time.perf_counter() - started, 2)}
 
 
+def _process_cpu_s(pid: int) -> float:
+    """CPU time (user + system, all threads) a running process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def steady_run(command: list[str]) -> dict:
+    """Run `command` to its end and measure it from its first line of output on, start-up left
+    out: {"steady_cpu_s", "steady_wall_s", "last": its last stdout line}. For loops that print a
+    line once their first frame is done."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first_cpu = first_time = None
+    last = b""
+    for line in process.stdout:
+        if first_time is None:
+            first_time, first_cpu = time.perf_counter(), _process_cpu_s(process.pid)
+        last = line
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    ended = time.perf_counter()
+    if os.waitstatus_to_exitcode(status) != 0 or first_time is None:
+        raise RuntimeError(f"{command[:3]} failed: {stderr.decode()[-2000:]}")
+    return {"steady_cpu_s": usage.ru_utime + usage.ru_stime - first_cpu,
+            "steady_wall_s": ended - first_time, "last": last}
+
+
 def tfedge_run(model, source, *extra: str, display: str | None = None) -> dict:
     """Run `tfedge run MODEL --source SOURCE --headless EXTRA...` in a new process; its summary,
     with the measures of `measured_run` added. With `display` (":N"), the run shows its window

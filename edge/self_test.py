@@ -15,12 +15,12 @@ they test that this interpreter computes what the desktop's did, not that the mo
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from tfedge.edge.digests import shake_256
 from tfedge.errors import AccuracyError, ModelError
 
 DEFAULT_SEED = 0
@@ -46,8 +46,8 @@ def tolerance_for(quantization: str | None) -> float:
 def self_test_frames(seed: int, count: int, input_size: tuple[int, int]) -> np.ndarray:
     """The `count` BGR uint8 frames of the documented generator, shape (count, h, w, 3)."""
     height, width = int(input_size[0]), int(input_size[1])
-    frames = [np.frombuffer(hashlib.shake_256(f"tfedge-self-test:{seed}:{i}".encode()).digest(
-        height * width * 3), dtype=np.uint8).reshape(height, width, 3) for i in range(count)]
+    frames = [np.frombuffer(shake_256(f"tfedge-self-test:{seed}:{i}".encode(), height * width * 3),
+                            dtype=np.uint8).reshape(height, width, 3) for i in range(count)]
     return np.stack(frames) if frames else np.zeros((0, height, width, 3), np.uint8)
 
 

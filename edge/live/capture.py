@@ -97,8 +97,10 @@ class Capture:
             for live frames: no tensor; the classifier prepares the frame it takes).
         realtime: for a file, pace reading at the file's frame rate and keep only the latest frame.
         backoff: delays between reconnect attempts of a live source.
-        queue_size: frames a file source may read ahead (1: one decoded frame waits while one is
-            classified; more only costs memory, 2.7 MB a 720p frame).
+        queue_size: frames a file source may read ahead (1: one frame is decoded and waits while
+            one is classified; more only costs memory, 2.7 MB a 720p frame). The next frame is
+            decoded only once the one before was taken, so at most queue_size + 1 decoded
+            frames are alive at any time, the classified one included.
         nice: how much lower than the inference thread this thread's CPU priority is (Linux),
             so that on a busy board the interpreter gets the CPU first.
     """
@@ -117,6 +119,7 @@ class Capture:
         self.reconnects = 0
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._read_ahead = threading.Semaphore(queue_size)  # frames decoded but not yet taken
         self._latest = None
         self._condition = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="tfedge-capture", daemon=True)
@@ -129,9 +132,12 @@ class Capture:
         """The next Frame, END, or None when nothing arrived within `timeout` seconds."""
         if not self.latest_only:
             try:
-                return self._queue.get(timeout=timeout)
+                item = self._queue.get(timeout=timeout)
             except queue.Empty:
                 return None
+            if item is not END:
+                self._read_ahead.release()  # taken: the capture thread may decode the next one
+            return item
         with self._condition:
             if self._latest is None:
                 self._condition.wait(timeout)
@@ -192,6 +198,8 @@ class Capture:
             frame_interval = 1.0 / fps if fps > 0 else 0.0
         try:
             while not self.stop_event.is_set():
+                if not self.latest_only and not self._read_ahead.acquire(timeout=0.1):
+                    continue  # the frames read ahead are not taken yet: decode no further
                 ok, image = self.source.read()
                 if not ok:
                     if self.source.live and not self.stop_event.is_set() and self._reconnect():

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import os
 import sys
 import threading
@@ -26,6 +25,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from tfedge.edge.digests import sha256_hex
 from tfedge.edge.self_test import run_self_test
 from tfedge.errors import TfedgeError
 
@@ -42,7 +42,7 @@ def file_identity(path: Path) -> tuple | None:
 
 
 def model_sha256(classifier) -> str:
-    return hashlib.sha256(classifier.model.content).hexdigest()
+    return sha256_hex(classifier.model.content)
 
 
 def _stderr(message: str) -> None:

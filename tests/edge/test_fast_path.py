@@ -141,3 +141,21 @@ def test_file_frames_carry_the_classifier_their_tensor_was_made_for(tflite_model
     capture.stop()
     assert item.prepared_for is classifier and classifier.fits(item.tensor)
     assert np.array_equal(item.tensor, classifier.prepare(item.image))
+
+
+def test_file_capture_decodes_no_further_than_queue_size_ahead():
+    """At most queue_size decoded frames wait besides the one being classified (peak memory)."""
+    import time
+
+    source = LiveFramesFake(30)
+    source.live = False
+    capture = Capture(source, queue_size=1).start()
+    taken, ahead = 0, []
+    while (item := capture.get(timeout=1.0)) is not END:
+        if item is None:
+            continue
+        taken += 1
+        time.sleep(0.005)  # classifying: the capture thread would read on meanwhile
+        ahead.append(30 - source.left - taken)  # read but not yet taken
+    capture.stop()
+    assert taken == 30 and max(ahead) == 1

@@ -252,33 +252,34 @@ def test_jsonlines_sink_stops_the_run_when_its_reader_is_gone():
     assert sink.stop_requested
 
 
+class BlockedStream:
+    """Like a pipe whose reader stopped reading: write blocks until `release` is set."""
+
+    def __init__(self):
+        import threading
+
+        self.release = threading.Event()
+        self.lines = []
+
+    def write(self, text):
+        self.release.wait()
+        self.lines.append(text)
+
+    def flush(self):
+        pass
+
+
 def test_jsonlines_emit_returns_while_its_stream_is_blocked():
-    import threading
-
-    release = threading.Event()
-
-    class BlockedStream:
-        """Like a pipe whose reader stopped reading: write blocks until released."""
-
-        def __init__(self):
-            self.lines = []
-
-        def write(self, text):
-            release.wait()
-            self.lines.append(text)
-
-        def flush(self):
-            pass
-
     stream = BlockedStream()
     sink = JsonLinesSink(stream)
     for index in range(500):
         sink.emit({"frame": index}, None)  # would hang here if emit wrote itself
     assert stream.lines == []
-    release.set()
+    stream.release.set()
     sink.close({"frames": 500})
-    assert [json.loads(line).get("frame") for line in stream.lines[:-1]] == list(range(500))
-    assert json.loads(stream.lines[-1]) == {"summary": {"frames": 500}}
+    lines = "".join(stream.lines).splitlines()  # written in batches: several lines a write
+    assert [json.loads(line).get("frame") for line in lines[:-1]] == list(range(500))
+    assert json.loads(lines[-1]) == {"summary": {"frames": 500}}
 
 
 @pytest.mark.parametrize("args, message", [(["--top-k", "0"], "--top-k"), (["--window", "0"], "window"),
@@ -287,3 +288,26 @@ def test_jsonlines_emit_returns_while_its_stream_is_blocked():
 def test_bad_run_options_are_usage_errors(capsys, tflite_models, labelled_video, args, message):
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless", *args])
     assert code == 2 and message in capsys.readouterr().err
+
+
+def test_jsonlines_emit_waits_beyond_its_backlog_and_drops_nothing():
+    import threading
+
+    stream = BlockedStream()
+    sink = JsonLinesSink(stream, backlog=5, batch_s=0.001)
+    emitted = []
+
+    def emit_all():
+        for index in range(40):
+            sink.emit({"frame": index}, None)
+            emitted.append(index)
+
+    emitter = threading.Thread(target=emit_all)
+    emitter.start()
+    emitter.join(0.5)
+    assert emitter.is_alive() and len(emitted) < 40  # waits: the writer is stuck with its batch
+    stream.release.set()
+    emitter.join(5)
+    sink.close({"frames": 40})
+    lines = "".join(stream.lines).splitlines()
+    assert [json.loads(line).get("frame") for line in lines[:-1]] == list(range(40))
