@@ -25,7 +25,6 @@ on stderr, and the run goes on classifying.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import sys
@@ -41,6 +40,7 @@ import numpy as np
 from tfedge.edge.card import ModelCard
 from tfedge.edge.collection import CollectedFrame
 from tfedge.edge.collection_store import CollectionStore, StoreLimits, feature, signature
+from tfedge.edge.digests import sha256_hex
 from tfedge.edge.model_file import read_model_file
 from tfedge.edge.preprocess import to_pixels
 from tfedge.errors import TfedgeError
@@ -183,9 +183,11 @@ class CollectSink:
 
     def start(self, info: dict) -> None:
         model = self.model_path = info.get("model")
-        if model:
+        # the run hashed the model it loaded (HotSwap); reading the path again could meet a newer file
+        self.model_sha256 = info.get("model_sha256", "")
+        if model and not self.model_sha256:
             try:
-                self.model_sha256 = hashlib.sha256(Path(model).read_bytes()).hexdigest()
+                self.model_sha256 = sha256_hex(Path(model).read_bytes())
             except OSError:
                 self.model_sha256 = ""
         self.first_sha256 = self.model_sha256
