@@ -182,7 +182,8 @@ def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, traini
     """A tf.data pipeline over decoded uint8 pixels: shuffled batches, float, augment, prefetch.
 
     The pixels are already decoded (once, in parallel) and held in memory, which is the cache.
-    Batches are cut from them whole: each epoch draws a new order (seeded), and a batch is one
+    Batches are cut from them whole: each epoch draws a new order (seeded; the parallel map
+    keeps it, so a seed gives the same batches on a busy machine too), and a batch is one
     numpy gather, so tf.data handles a batch, not each image (per-image steps cost a small
     model on a CPU more than its input needs; benchmarks/train_throughput.py). The pipeline then
     converts and augments batches in parallel and prefetches the next ones while the
@@ -216,7 +217,7 @@ def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, traini
             x = tf.clip_by_value(augment(x, training=True), 0.0, 255.0)
         return (x, *rest)
 
-    dataset = dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    dataset = dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -96,12 +96,26 @@ def test_pipeline_keeps_pixels_exact_without_augmentation_and_bounded_with_it():
     assert not np.allclose(x, pixels[:4])
 
 
+def slow_first_batch(x, training):
+    """An augmentation that takes longer on batches holding image 0, as a busy machine might:
+    a parallel map free to reorder its output would then hand them out late."""
+    import time
+
+    import tensorflow as tf
+
+    def wait(batch):
+        time.sleep(0.2 if (batch.numpy() == 0).any() else 0.0)
+        return batch
+
+    return tf.ensure_shape(tf.py_function(wait, [x], tf.float32), x.shape)
+
+
 def test_training_batches_hold_every_image_once_in_a_new_seeded_order_each_epoch():
     pixels = np.arange(50, dtype=np.uint8).reshape(50, 1, 1, 1)
     labels = np.arange(50) % 5
 
     def epochs(seed, count=2):
-        dataset = make_dataset(pixels, labels, 8, training=True, seed=seed)
+        dataset = make_dataset(pixels, labels, 8, training=True, seed=seed, augment=slow_first_batch)
         assert int(dataset.cardinality()) == 7  # Keras knows the steps per epoch
         orders = []
         for _ in range(count):
