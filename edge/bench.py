@@ -62,11 +62,11 @@ def pipeline_fps(model, backend: Backend, threads: int, video, frames: int) -> f
     from tfedge.edge.live.capture import Capture
     from tfedge.edge.live.pipeline import RunOptions, run_pipeline
     from tfedge.edge.live.sources import make_source
-    from tfedge.edge.threads import limit_opencv_threads
+    from tfedge.edge.threads import decode_threads, limit_opencv_threads
 
     limit_opencv_threads()
     classifier = Classifier(model, num_threads=threads, backend=backend)
-    source = make_source(str(video))
+    source = make_source(str(video), decode_threads=decode_threads(threads))
     source.open()
     capture = Capture(source, prepare=classifier.prepare).start()
     return run_pipeline(classifier, capture, [], RunOptions(max_frames=frames))["fps"]

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.preprocess import model_size
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
     from tfedge.edge.sinks.overlay import OverlaySink
+    from tfedge.edge.threads import decode_threads
     from tfedge.errors import UsageError
 
     options, request, trigger = run_settings(args)
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     threads = "default" if args.threads is None else args.threads
     print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads})",
           file=sys.stderr, flush=True)
-    source = make_source(args.source, request, at_least=model_size(classifier.card))
+    source = make_source(args.source, request, at_least=model_size(classifier.card),
+                         decode_threads=decode_threads(args.threads))
     with _StopOnSignal() as signals:
         if not open_with_retry(source, signals.stop, args.wait_for_source):
             print("tfedge run: stopped before the source opened", file=sys.stderr)

@@ -148,11 +148,23 @@ class _OpenCVSource:
     live = True
     kind = "video"
 
-    def __init__(self, spec) -> None:
+    def __init__(self, spec, decode_threads: int | None = None) -> None:
         self.spec = spec
         self.capture = None
+        self.decode_threads = decode_threads  # FFmpeg's (tfedge.edge.threads.decode_threads)
+
+    def _capture_params(self) -> list[int]:
+        """VideoCapture open parameters: the decoding threads, where this OpenCV has the property."""
+        prop = getattr(cv2, "CAP_PROP_N_THREADS", None)
+        return [prop, self.decode_threads] if prop is not None and self.decode_threads else []
 
     def _open_capture(self):
+        params = self._capture_params()
+        if params:
+            capture = cv2.VideoCapture(self.spec, cv2.CAP_ANY, params)
+            if capture.isOpened():
+                return capture
+            capture.release()  # a backend without the property refuses it: open as it likes
         return cv2.VideoCapture(self.spec)
 
     def open(self) -> None:
@@ -179,6 +191,9 @@ class _OpenCVSource:
 
     def describe(self) -> dict:
         facts = _capture_facts(self.capture) if self.capture is not None else {}
+        params = self._capture_params()
+        if self.capture is not None and params:
+            facts["decode_threads"] = int(self.capture.get(params[0]))  # as the backend took it
         return {"kind": self.kind, "source": str(self.spec), "live": self.live, **facts}
 
 
@@ -253,8 +268,8 @@ class VideoFileSource(_OpenCVSource):
 
     live = False
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(str(path))
+    def __init__(self, path: str | Path, decode_threads: int | None = None) -> None:
+        super().__init__(str(path), decode_threads)
 
     def open(self) -> None:
         if not Path(self.spec).exists():
@@ -279,7 +294,8 @@ class StreamSource(_OpenCVSource):
 
     def _open_capture(self):
         return cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG, [
-            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, self.timeout_ms])
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, self.timeout_ms,
+            *self._capture_params()])
 
     def _cannot_open(self) -> str:
         return (f"cannot open stream {self.spec}; check the URL and that the server is up, "
@@ -457,11 +473,12 @@ def source_kind(spec: str | int) -> SourceKind:
 
 
 def make_source(spec: str | int, request: CameraRequest | None = None,
-                at_least: tuple[int, int] | None = None):
+                at_least: tuple[int, int] | None = None, decode_threads: int | None = None):
     """The source for a command-line spec, not yet opened (call `open()`).
 
     `at_least`: the model's input (width, height); cameras then ask for their smallest mode that
-    large, picamera2 adds a lores stream that size, folders decode large JPEGs reduced."""
+    large, picamera2 adds a lores stream that size, folders decode large JPEGs reduced.
+    `decode_threads`: FFmpeg's threads for video files and streams (None: FFmpeg's choice)."""
     text, kind = str(spec), source_kind(spec)
     if kind is SourceKind.CAMERA:
         return CameraSource(int(text), request, at_least=at_least)
@@ -471,7 +488,7 @@ def make_source(spec: str | int, request: CameraRequest | None = None,
             raise SourceError(f"{text}: give the CSI camera as picamera2 or picamera2:N")
         return PiCameraSource(int(number), request, at_least)
     if kind is SourceKind.STREAM:
-        return StreamSource(text)
+        return StreamSource(text, decode_threads)
     if kind is SourceKind.FOLDER:
         return FolderSource(text, at_least)
-    return VideoFileSource(text)
+    return VideoFileSource(text, decode_threads)

@@ -13,7 +13,7 @@ from tfedge.edge.card import ModelCard
 from tfedge.edge.classify import Classifier
 from tfedge.edge.live.capture import END, Capture
 from tfedge.edge.preprocess import preprocess, resize, to_pixels
-from tfedge.edge.threads import auto_threads, threads_option
+from tfedge.edge.threads import auto_threads, decode_threads, threads_option
 from tfedge.main import main
 
 
@@ -110,12 +110,41 @@ def test_threads_auto_leaves_a_core_to_capture():
         threads_option("many")
 
 
+def test_videos_decode_on_the_cores_the_interpreter_leaves():
+    assert decode_threads(1, 2) == 1 and decode_threads(3, 4) == 1 and decode_threads(1, 4) == 3
+    assert decode_threads(4, 4) == 1 and decode_threads(8, 2) == 1
+    assert decode_threads(None, 4) is None  # the backend's own thread count: FFmpeg's own choice
+
+
+def test_a_video_decoded_on_one_thread_gives_the_same_frames(labelled_video):
+    from tfedge.edge.live.sources import make_source
+
+    def frames(threads):
+        source = make_source(str(labelled_video), decode_threads=threads)
+        source.open()
+        try:
+            read = [source.read()[1] for _ in range(6)]
+            return read, source.describe()
+        finally:
+            source.release()
+
+    one, facts = frames(1)
+    default, default_facts = frames(None)
+    assert all(np.array_equal(a, b) for a, b in zip(one, default))
+    assert "decode_threads" not in default_facts
+    if hasattr(cv2, "CAP_PROP_N_THREADS"):  # OpenCV 4.6 and later
+        assert facts["decode_threads"] == 1
+
+
 def test_run_with_threads_auto_names_the_count_it_chose(capsys, tflite_models, labelled_video):
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
                  "--threads", "auto", "--max-frames", "3"])
     captured = capsys.readouterr()
     assert code == 0 and json.loads(captured.out.splitlines()[-1])["summary"]["frames"] == 3
     assert f"(threads: {auto_threads()})" in captured.err
+    source = json.loads(captured.err.split("tfedge run: source ", 1)[1].splitlines()[0])
+    if hasattr(cv2, "CAP_PROP_N_THREADS"):
+        assert source["decode_threads"] == decode_threads(auto_threads())
 
 
 def test_bench_shows_the_whole_pipeline_fps_per_thread_count(capsys, tflite_models, labelled_video):

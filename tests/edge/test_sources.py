@@ -162,14 +162,18 @@ def test_folder_source_skips_undecodable_files(tmp_path):
     assert [source.read()[0] for _ in range(3)] == [True, True, False]
 
 
-def test_http_mjpeg_stream_is_read_through_ffmpeg():
+@pytest.mark.parametrize("decode_threads", [None, 1])
+def test_http_mjpeg_stream_is_read_through_ffmpeg(decode_threads):
     with MjpegServer(frames_per_connection=8) as server:
-        source = make_source(server.url)
+        source = make_source(server.url, decode_threads=decode_threads)
         assert isinstance(source, StreamSource) and source.live
         source.open()
         frames = [source.read() for _ in range(8)]
+        facts = source.describe()
         source.release()
     assert all(ok for ok, _ in frames) and frames[0][1].shape == (96, 128, 3)
+    if decode_threads and hasattr(cv2, "CAP_PROP_N_THREADS"):
+        assert facts["decode_threads"] == decode_threads
 
 
 def test_stream_that_is_down_fails_or_is_waited_for(free_port):
