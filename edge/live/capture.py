@@ -4,6 +4,10 @@ Live sources (cameras, streams) and `realtime` files keep only the latest frame:
 yet taken when a newer one arrives is dropped and counted, so results never lag behind reality.
 Their frames are handed over as decoded: only the frame the classifier takes is preprocessed
 (by it, straight into the interpreter's input buffer), so a dropped frame costs only its decode.
+Sources read through OpenCV are grabbed (decoded) but converted to BGR (for an MJPEG camera:
+JPEG-decoded) only when the classifier is expected back before the next frame arrives, judged
+from how long it took with the frames before; a frame grabbed unconverted is converted at once
+when the classifier asks for it, so a dropped frame costs only its grab.
 Other file sources hand over every frame through a short queue, each preprocessed here while the
 one before is classified. A live source that stops is
 reopened with backoff while the run goes on; each state change is logged once.
@@ -88,6 +92,11 @@ def _lower_priority(nice: int) -> None:
         pass  # not allowed here: run at the same priority
 
 
+def _average(mean: float, value: float) -> float:
+    """A running average that follows changes within a few values (the first value starts it)."""
+    return value if mean == 0.0 else 0.8 * mean + 0.2 * value
+
+
 class Capture:
     """Reads `source` in a thread. Open the source first (see `open_with_retry`), then `start()`.
 
@@ -122,6 +131,14 @@ class Capture:
         self._read_ahead = threading.Semaphore(queue_size)  # frames decoded but not yet taken
         self._latest = None
         self._condition = threading.Condition()
+        # grab now, convert later (latest-only OpenCV sources): see the module's docstring
+        self._lazy = self.latest_only and hasattr(source, "grab") and hasattr(source, "retrieve")
+        self._pending: tuple[int, float] | None = None  # (index, timestamp) grabbed, not converted
+        self._waiting = False  # the classifier is in get(), waiting for a frame
+        self._taken_at: float | None = None  # when the classifier took its last frame
+        self._busy = 0.0  # seconds it spends between taking a frame and asking again (average)
+        self._interval = 0.0  # seconds between two grabs (average)
+        self._grabbed_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="tfedge-capture", daemon=True)
 
     def start(self) -> Capture:
@@ -139,9 +156,17 @@ class Capture:
                 self._read_ahead.release()  # taken: the capture thread may decode the next one
             return item
         with self._condition:
+            if self._taken_at is not None:
+                self._busy = _average(self._busy, time.perf_counter() - self._taken_at)
+                self._taken_at = None
             if self._latest is None:
+                self._waiting = True
+                self._condition.notify_all()  # a frame grabbed but not converted is converted now
                 self._condition.wait(timeout)
+                self._waiting = False
             item, self._latest = self._latest, None
+            if item is not None and item is not END:
+                self._taken_at = time.perf_counter()
             return item
 
     def stop(self, timeout: float = 1.0) -> None:
@@ -161,7 +186,7 @@ class Capture:
                 if self._latest is not None and self._latest is not END:
                     self.dropped_frames += 1
                 self._latest = item
-                self._condition.notify()
+                self._condition.notify_all()
             return
         while not self.stop_event.is_set():
             try:
@@ -200,31 +225,81 @@ class Capture:
             while not self.stop_event.is_set():
                 if not self.latest_only and not self._read_ahead.acquire(timeout=0.1):
                     continue  # the frames read ahead are not taken yet: decode no further
-                ok, image = self.source.read()
+                ok, image = self._grab(index) if self._lazy else self.source.read()
                 if not ok:
                     if self.source.live and not self.stop_event.is_set() and self._reconnect():
                         continue
                     break
-                timestamp = time.time()
-                # live: the frame may be dropped unseen, so the inference thread prepares the
-                # one it takes; queued files: every frame is classified, prepared here meanwhile
-                tensor = self.prepare(image) if self.prepare is not None and not self.latest_only else None
-                owner = getattr(self.prepare, "__self__", None) if tensor is not None else None
-                self._hand_over(Frame(index, image, tensor, timestamp, owner))
+                if image is not None:
+                    timestamp = time.time()
+                    # live: the frame may be dropped unseen, so the inference thread prepares the
+                    # one it takes; queued files: every frame is classified, prepared here meanwhile
+                    prepare = self.prepare if not self.latest_only else None
+                    tensor = prepare(image) if prepare is not None else None
+                    owner = getattr(self.prepare, "__self__", None) if tensor is not None else None
+                    self._hand_over(Frame(index, image, tensor, timestamp, owner))
                 index += 1
                 if frame_interval:
-                    ahead = started + index * frame_interval - time.perf_counter()
-                    if ahead > 0:
-                        self.stop_event.wait(ahead)
+                    self._pace(started + index * frame_interval)
         except BaseException as error:  # noqa: BLE001 - handed to the inference thread, re-raised there
             self.error = error
         finally:
+            if self._pending is not None:
+                self.dropped_frames += 1  # grabbed last, never asked for
             if self.stop_event.is_set():
                 self.source.release()
             if self.latest_only:
                 self._hand_over(END)
             else:
                 self._put_end()
+
+    def _grab(self, index: int) -> tuple[bool, np.ndarray | None]:
+        """Grab the next frame; convert it now only when the classifier will want it before the
+        next one arrives. (True, None): grabbed, left unconverted (pending)."""
+        now = time.perf_counter()
+        if not self.source.grab():
+            return False, None
+        if self._grabbed_at is not None:
+            self._interval = _average(self._interval, now - self._grabbed_at)
+        self._grabbed_at = now
+        with self._condition:
+            back_at = None if self._taken_at is None else self._taken_at + self._busy
+            if self._waiting or back_at is None or back_at <= now + self._interval:
+                if self._pending is not None:
+                    self.dropped_frames += 1
+                self._pending = None
+                convert = True
+            else:
+                if self._pending is not None:
+                    self.dropped_frames += 1
+                self._pending = (index, time.time())
+                convert = False
+        return self.source.retrieve() if convert else (True, None)
+
+    def _convert_pending(self) -> None:
+        """Convert the frame grabbed last and hand it over (call holding the condition)."""
+        index, timestamp = self._pending
+        self._pending = None
+        ok, image = self.source.retrieve()
+        if not ok:
+            self.dropped_frames += 1
+            return
+        if self._latest is not None and self._latest is not END:
+            self.dropped_frames += 1
+        self._latest = Frame(index, image, None, timestamp)
+        self._condition.notify_all()
+
+    def _pace(self, until: float) -> None:
+        """Wait until `until` (perf_counter seconds); meanwhile convert a pending frame the
+        classifier asks for."""
+        with self._condition:
+            while not self.stop_event.is_set():
+                if self._waiting and self._pending is not None:
+                    self._convert_pending()
+                remaining = until - time.perf_counter()
+                if remaining <= 0:
+                    return
+                self._condition.wait(min(remaining, 0.1))
 
     def _put_end(self) -> None:
         try:

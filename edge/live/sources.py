@@ -184,6 +184,15 @@ class _OpenCVSource:
         ok, frame = self.capture.read()
         return (True, frame) if ok and frame is not None else (False, None)
 
+    def grab(self) -> bool:
+        """Take the next frame from the device or file without converting it (`retrieve` does)."""
+        return self.capture is not None and bool(self.capture.grab())
+
+    def retrieve(self) -> tuple[bool, np.ndarray | None]:
+        """The frame last grabbed, as BGR: the colour conversion (an MJPEG camera's JPEG decode)."""
+        ok, frame = self.capture.retrieve()
+        return (True, frame) if ok and frame is not None else (False, None)
+
     def release(self) -> None:
         if self.capture is not None:
             self.capture.release()

@@ -54,12 +54,18 @@ class FakeVideoCapture:
     def get(self, prop):
         return self.props.get(prop, 0.0)
 
-    def read(self):
+    def grab(self):
         if self.released or self.reads >= self.frames:
-            return False, None
+            return False
         self.reads += 1
+        return True
+
+    def retrieve(self):
         width, height = int(self.props[cv2.CAP_PROP_FRAME_WIDTH]), int(self.props[cv2.CAP_PROP_FRAME_HEIGHT])
         return True, np.full((height, width, 3), self.reads, np.uint8)
+
+    def read(self):  # as OpenCV's: grab, then retrieve
+        return self.retrieve() if self.grab() else (False, None)
 
     def release(self):
         self.released = True
@@ -120,11 +126,11 @@ def test_live_source_keeps_only_the_latest_frame_and_counts_the_dropped_ones():
     resume = threading.Event()
 
     class GatedFakeCapture(FakeVideoCapture):
-        def read(self):
+        def grab(self):
             if self.reads == self.frames:
                 all_read.set()
                 resume.wait(5)
-            return super().read()
+            return super().grab()
 
     source = CameraSource(0, capture_factory=lambda i, api: GatedFakeCapture(i, api, frames=10))
     source.open()
@@ -135,6 +141,46 @@ def test_live_source_keeps_only_the_latest_frame_and_counts_the_dropped_ones():
     assert capture.dropped_frames == 9
     resume.set()
     capture.stop()
+
+
+def test_live_frames_are_converted_only_when_the_classifier_will_take_them(tmp_path):
+    """A real video read as a live source (100 FPS) by a classifier that takes 30 ms a frame: the
+    frames it could not take are grabbed (decoded) but never converted to BGR."""
+    path = tmp_path / "fast.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 100.0, (64, 48))
+    for index in range(60):
+        writer.write(np.full((48, 64, 3), (index * 4) % 256, np.uint8))
+    writer.release()
+    reference = []
+    plain = cv2.VideoCapture(str(path))
+    while (frame := plain.read()[1]) is not None:
+        reference.append(frame)
+
+    class CountingVideoFileSource(VideoFileSource):  # the real file source, its conversions counted
+        grabs = retrieves = 0
+
+        def grab(self):
+            self.grabs += 1
+            return super().grab()
+
+        def retrieve(self):
+            self.retrieves += 1
+            return super().retrieve()
+
+    source = CountingVideoFileSource(path)
+    source.open()
+    capture = Capture(source, realtime=True).start()
+    taken = []
+    while (item := capture.get(timeout=1.0)) is not END:
+        if item is not None:
+            taken.append(item)
+            threading.Event().wait(0.03)  # the classifier's invoke()
+    capture.stop()
+    assert len(reference) == 60 and source.grabs >= 60
+    assert 5 <= len(taken) <= 30 and len(taken) + capture.dropped_frames == 60
+    assert all(np.array_equal(item.image, reference[item.index]) for item in taken)
+    assert [item.index for item in taken] == sorted({item.index for item in taken})
+    assert source.retrieves <= len(taken) + 5  # a frame converted but not taken is a misjudgement
 
 
 def test_file_source_delivers_every_frame_then_ends(labelled_video):
