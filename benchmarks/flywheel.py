@@ -14,7 +14,8 @@ Fashion-MNIST (Debian's dataset-fashion-mnist), per seed:
    from the same decoded video (distinct images, saved as JPEGs of the same quality);
 6. accuracy of the base, the collected and the random model on the held-out half.
 All of it twice: on the clean stream, and on a shifted one (contrast x0.6, brightness +60, a 3x3
-Gaussian blur: another camera), whose held-out half is shifted the same way.
+Gaussian blur: another camera), whose held-out half is shifted the same way; `--streams mild`
+adds a milder shift (contrast x0.85, brightness +25, no blur).
 Also printed: near-duplicates among the kept frames, storage against its cap, per-class quotas,
 and the cost: `benchmarks/collect_cost.py`'s side-by-side runs of the seed-0 model on the clean
 video with and without --collect (its default options).
@@ -55,6 +56,11 @@ def shifted(images: np.ndarray) -> np.ndarray:
 
     out = np.clip(images.astype(np.float32) * 0.6 + 60, 0, 255).astype(np.uint8)
     return np.stack([cv2.GaussianBlur(image, (3, 3), 0) for image in out])
+
+
+def mildly_shifted(images: np.ndarray) -> np.ndarray:
+    """A milder other camera: a little less contrast and a little brighter, no blur."""
+    return np.clip(images.astype(np.float32) * 0.85 + 25, 0, 255).astype(np.uint8)
 
 
 def write_subset(images, labels, per_class: int, seed: int, folder: Path) -> Path:
@@ -161,7 +167,8 @@ def main() -> int:
     parser.add_argument("--fps-repeats", type=int, default=3)
     parser.add_argument("--collect-extra", default="",
                         help="more `tfedge run` collect options for the experiment's runs, one string")
-    parser.add_argument("--streams", nargs="+", default=["clean", "shifted"], choices=["clean", "shifted"])
+    parser.add_argument("--streams", nargs="+", default=["clean", "shifted"],
+                        choices=["clean", "shifted", "mild"])
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temp one)")
     parser.add_argument("--cost-only", action="store_true",
                         help="only the cost lines, with the seed-0 model of an earlier run in --work")
@@ -188,7 +195,8 @@ def main() -> int:
     test_x, test_y = load_split("test")
     order = np.random.default_rng(2026).permutation(len(test_y))
     stream_ids, held_ids = order[: len(order) // 2], order[len(order) // 2:]
-    streams = {name: {"clean": lambda images: images, "shifted": shifted}[name] for name in args.streams}
+    changes = {"clean": lambda images: images, "shifted": shifted, "mild": mildly_shifted}
+    streams = {name: changes[name] for name in args.streams}
     print(f"settings: small_cnn 28x28 gray, {args.per_class} training images per class (80% train, 20% "
           f"validation), {args.epochs} epochs (early stopping 3), batch 64; {len(stream_ids)} test images "
           f"streamed ({FRAMES_PER_IMAGE} frames each, 28x28 MP4, full speed), {len(held_ids)} held out; "
