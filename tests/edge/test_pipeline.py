@@ -174,7 +174,9 @@ def test_small_frames_are_enlarged_for_the_screen_only():
 def test_overlay_quit_key_asks_the_run_to_stop(capsys, tflite_models, labelled_video, monkeypatch):
     display = FakeDisplay(quit_after=1)
     monkeypatch.setattr("tfedge.edge.commands.run.open_window", lambda *_: display)
-    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video)])
+    # at the video's own 30 FPS: played as fast as the model goes, it can end (in ~30 ms) before
+    # the overlay's thread has shown a frame and seen the key (seen on a busy machine)
+    code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--realtime"])
     err = capsys.readouterr().err
     assert code == 0 and '"stopped_by": "output"' in err and display.closed
 
