@@ -264,16 +264,10 @@ class Capture:
         self._grabbed_at = now
         with self._condition:
             back_at = None if self._taken_at is None else self._taken_at + self._busy
-            if self._waiting or back_at is None or back_at <= now + self._interval:
-                if self._pending is not None:
-                    self.dropped_frames += 1
-                self._pending = None
-                convert = True
-            else:
-                if self._pending is not None:
-                    self.dropped_frames += 1
-                self._pending = (index, time.time())
-                convert = False
+            convert = self._waiting or back_at is None or back_at <= now + self._interval
+            if self._pending is not None:
+                self.dropped_frames += 1  # grabbed before this one, never asked for
+            self._pending = None if convert else (index, time.time())
         return self.source.retrieve() if convert else (True, None)
 
     def _convert_pending(self) -> None:
