@@ -79,8 +79,9 @@ def main() -> None:
     parser.add_argument("--margin", type=float, help="try another margin (reduced images stay at least "
                         "this many times the model's input; default: decode_margin's)")
     args = parser.parse_args()
-    if args.margin:
-        preprocess.DECODE_MARGIN = args.margin
+    if args.margin:  # for this process only: the product's margin stays what decode_margin says
+        margin = args.margin
+        preprocess.decode_margin = lambda at_least: margin
     frame_size = tuple(int(side) for side in args.frame.lower().split("x"))
     parts = args.only or ["fashion", "fashion224", "colours"]
     if "fashion" in parts:

@@ -52,17 +52,12 @@ def jpeg_size(data: bytes | np.ndarray) -> tuple[int, int] | None:
     return None
 
 
-DECODE_MARGIN: float | None = None  # a number: reduced JPEGs stay that many times the input (benchmarks)
-
-
 def decode_margin(at_least: tuple[int, int]) -> float:
     """How many times the model's input (width, height) a reduced JPEG must stay: 4 for inputs of
     at most SMALL_OUTPUT pixels (Fashion-MNIST from 720p JPEGs: -0.04 pp against a full decode;
     at 1/8, 3.2 times the input: -0.14 pp). Larger inputs are never decoded reduced (infinity):
     libjpeg's reduced decode comes out 0.08 darker on average, and a 224-pixel model lost 0.54 pp
     to it at 1/2 (benchmarks/reduced_decode.py)."""
-    if DECODE_MARGIN is not None:
-        return DECODE_MARGIN
     return 4.0 if at_least[0] * at_least[1] <= SMALL_OUTPUT else math.inf
 
 
