@@ -46,6 +46,20 @@ def decode_threads(interpreter_threads: int | None, available: int | None = None
     return max(1, available - interpreter_threads)
 
 
+def lower_thread_priority(nice: int) -> None:
+    """Raise the calling thread's nice value by `nice`, so the interpreter's threads get the CPU
+    first on busy cores (Linux threads have their own; elsewhere, or where not allowed, a no-op)."""
+    import threading  # not at import: the option parser uses this module
+
+    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    try:
+        thread_id = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread_id, os.getpriority(os.PRIO_PROCESS, thread_id) + nice)
+    except OSError:
+        pass  # not allowed here: run at the same priority
+
+
 def threads_option(text: str) -> int | str:
     """argparse type of `--threads`: a whole number, or "auto"."""
     if text.strip().lower() == AUTO:

@@ -15,7 +15,6 @@ reopened with backoff while the run goes on; each state change is logged once.
 
 from __future__ import annotations
 
-import os
 import queue
 import sys
 import threading
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tfedge.edge.threads import lower_thread_priority
 from tfedge.errors import SourceError
 
 
@@ -79,17 +79,6 @@ def open_with_retry(source, stop: threading.Event, wait: bool, backoff: Backoff 
                 announced = True
         if stop.wait(next(delays)):
             return False
-
-
-def _lower_priority(nice: int) -> None:
-    """Raise this thread's nice value by `nice` (Linux threads have their own; elsewhere a no-op)."""
-    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
-        return
-    try:
-        thread_id = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, thread_id, os.getpriority(os.PRIO_PROCESS, thread_id) + nice)
-    except OSError:
-        pass  # not allowed here: run at the same priority
 
 
 def _average(mean: float, value: float) -> float:
@@ -214,7 +203,7 @@ class Capture:
         return False  # unreachable: delays() never ends
 
     def _run(self) -> None:
-        _lower_priority(self.nice)
+        lower_thread_priority(self.nice)
         index = 0
         started = time.perf_counter()
         frame_interval = 0.0

@@ -25,7 +25,6 @@ on stderr, and the run goes on classifying.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import threading
@@ -43,6 +42,7 @@ from tfedge.edge.collection_store import CollectionStore, StoreLimits, feature, 
 from tfedge.edge.digests import sha256_hex
 from tfedge.edge.model_file import read_model_file
 from tfedge.edge.preprocess import to_pixels
+from tfedge.edge.threads import lower_thread_priority
 from tfedge.errors import TfedgeError
 
 JPEG_QUALITY = 90
@@ -248,10 +248,7 @@ class CollectSink:
         return found
 
     def _write_loop(self) -> None:
-        try:  # Linux: this thread alone yields the CPU to capture and inference (niceness +10)
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICENESS)
-        except (AttributeError, OSError):
-            pass
+        lower_thread_priority(WRITER_NICENESS)  # this thread alone yields to capture and inference
         while True:
             item = self.queue.take()
             self.writer_cpu_ms = time.thread_time() * 1000.0
