@@ -15,14 +15,16 @@ from test_sources import FakePicamera2, FakeVideoCapture
 from tfedge.edge.card import ModelCard
 from tfedge.edge.labelled import load_pixels
 from tfedge.edge.live.sources import (
-    VIDIOC_ENUM_FMT,
-    VIDIOC_ENUM_FRAMESIZES,
     CameraRequest,
     CameraSource,
     FolderSource,
     PiCameraSource,
     lores_size,
     make_source,
+)
+from tfedge.edge.live.v4l2_modes import (
+    VIDIOC_ENUM_FMT,
+    VIDIOC_ENUM_FRAMESIZES,
     smallest_mode,
     stepwise_mode,
     v4l2_frame_sizes,
