@@ -8,7 +8,9 @@ epochs after the first (which includes tracing), each epoch's time including its
 for both alike. `tfedge train` additionally recomputes BatchNorm statistics and checkpoints
 every epoch (for --resume), both inside its epoch time. Other jobs on the machine move the
 figures, so the two alternate for --rounds rounds; the medians, each round and the machine's
-load are printed, with where tfedge's epoch time goes.
+load are printed, with where tfedge's epoch time goes and every epoch's seconds (with tf.data's
+autotuning on, as in the plain script, an epoch can start a second late: Keras drops the last
+epoch's iterator and TensorFlow joins its autotuning thread; tfedge's pipeline has none).
 
     .venv/bin/python benchmarks/train_throughput.py [--data DIR] [--per-class 1000] [--epochs 4] [--rounds 3]
 """
@@ -24,7 +26,8 @@ import time
 from pathlib import Path
 
 
-def plain_keras(train_dir: Path, batch_size: int, epochs: int, seed: int) -> float:
+def plain_keras(train_dir: Path, batch_size: int, epochs: int, seed: int) -> tuple[float, list]:
+    """The plain script's images/s over epochs 2.., and its seconds per epoch."""
     import keras
     import tensorflow as tf
 
@@ -53,15 +56,20 @@ def plain_keras(train_dir: Path, batch_size: int, epochs: int, seed: int) -> flo
 
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[Timer()], verbose=0)
     steady = seconds[1:]
-    return train_images * len(steady) / sum(steady)
+    return train_images * len(steady) / sum(steady), seconds
+
+
+def _seconds(epochs: list) -> str:
+    return " ".join(f"{s:.2f}" for s in epochs)
 
 
 def load() -> str:
     return "load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def ours(train_dir: Path, out: Path, batch_size: int, epochs: int) -> tuple[float, dict]:
-    """tfedge train's images/s over epochs 2.., and its median seconds per part of an epoch."""
+def ours(train_dir: Path, out: Path, batch_size: int, epochs: int) -> tuple[float, dict, list]:
+    """tfedge train's images/s over epochs 2.., its median seconds per part of an epoch, and its
+    seconds per epoch."""
     from tfedge.train.fit import train
     from tfedge.train.hparams import HParams
 
@@ -70,7 +78,8 @@ def ours(train_dir: Path, out: Path, batch_size: int, epochs: int) -> tuple[floa
     history = metrics["history"]
     parts = {name: statistics.median(history[name][1:]) for name in
              ("epoch_seconds", "batchnorm_seconds", "validation_seconds", "checkpoint_seconds")}
-    return metrics["images_per_second"], {"train_images": metrics["train_images"], **parts}
+    return (metrics["images_per_second"], {"train_images": metrics["train_images"], **parts},
+            history["epoch_seconds"])
 
 
 def main() -> int:
@@ -93,12 +102,15 @@ def main() -> int:
             data = Path(folder) / "fashion"
             export(data, limit_per_class=args.per_class)
         for round_number in range(1, args.rounds + 1):
-            plain_rates.append(plain_keras(data / "train", args.batch_size, args.epochs, seed=42))
-            rate, part = ours(data / "train", Path(folder) / "run", args.batch_size, args.epochs)
+            plain_rate, plain_epochs = plain_keras(data / "train", args.batch_size, args.epochs, seed=42)
+            plain_rates.append(plain_rate)
+            rate, part, our_epochs = ours(data / "train", Path(folder) / "run", args.batch_size, args.epochs)
             our_rates.append(rate)
             parts.append(part)
             print(f"round {round_number}: plain {plain_rates[-1]:8.1f} images/s, tfedge {rate:8.1f} "
                   f"images/s, ratio {rate / plain_rates[-1]:.2f}; {load()}", flush=True)
+            print(f"  seconds per epoch: plain {_seconds(plain_epochs)}; tfedge {_seconds(our_epochs)}",
+                  flush=True)
     plain, tfedge = statistics.median(plain_rates), statistics.median(our_rates)
     median = {name: statistics.median(part[name] for part in parts) for name in parts[0]}
     print(f"same model (small_cnn 28x28 gray), {parts[0]['train_images']} training images, batch "

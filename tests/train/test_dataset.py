@@ -117,6 +117,8 @@ def test_training_batches_hold_every_image_once_in_a_new_seeded_order_each_epoch
     def epochs(seed, count=2):
         dataset = make_dataset(pixels, labels, 8, training=True, seed=seed, augment=slow_first_batch)
         assert int(dataset.cardinality()) == 7  # Keras knows the steps per epoch
+        # no autotuning thread to join when an epoch's iterator goes (a stall of about a second)
+        assert dataset.options().autotune.enabled is False
         orders = []
         for _ in range(count):
             batches = [(x.numpy().ravel(), y.numpy()) for x, y in dataset]
