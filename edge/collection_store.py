@@ -28,7 +28,6 @@ So confident mistakes, which no margin finds (a shifted camera), keep a place in
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from tfedge.edge.collection import (
     sidecar_path,
     view_path,
 )
+from tfedge.edge.digests import blake2b
 from tfedge.fileio import write_bytes_atomic
 
 DEFAULT_DUPLICATE_BITS = 4
@@ -134,7 +134,7 @@ class Kept:
 
 def audit_key(frame_id: str) -> float:
     """A fixed pseudo-random number in [0, 1) for a frame id: the audit sample's order."""
-    return int.from_bytes(hashlib.blake2b(frame_id.encode(), digest_size=8).digest(), "big") / 2**64
+    return int.from_bytes(blake2b(frame_id.encode(), 8), "big") / 2**64
 
 
 class CollectionStore:

@@ -1,5 +1,5 @@
-"""SHA-256 and SHAKE-256 without loading OpenSSL: `hashlib` loads libcrypto, 3.3 MB of RSS on
-the device, for two digests CPython also builds in (its own `random` module imports them the
+"""SHA-256, SHAKE-256 and BLAKE2b without loading OpenSSL: `hashlib` loads libcrypto, 3.3 MB of
+RSS on the device, for digests CPython also builds in (its own `random` module imports them the
 same way). Same digests as hashlib's; the built-in SHA-256 is slower (10 ms for a 4 MB model
 against 2 ms), paid once per model file."""
 
@@ -16,6 +16,10 @@ try:
     from _sha3 import shake_256 as _shake_256
 except ImportError:
     from hashlib import shake_256 as _shake_256
+try:
+    from _blake2 import blake2b as _blake2b
+except ImportError:
+    from hashlib import blake2b as _blake2b
 
 
 def sha256_hex(data: bytes) -> str:
@@ -26,3 +30,8 @@ def sha256_hex(data: bytes) -> str:
 def shake_256(data: bytes, length: int) -> bytes:
     """hashlib.shake_256(data).digest(length)."""
     return _shake_256(data).digest(length)
+
+
+def blake2b(data: bytes, size: int) -> bytes:
+    """hashlib.blake2b(data, digest_size=size).digest()."""
+    return _blake2b(data, digest_size=size).digest()

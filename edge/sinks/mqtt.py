@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from tfedge.edge.no_openssl import paho_client
 from tfedge.edge.sinks import shown_label
 from tfedge.errors import DependencyError, UsageError
 
@@ -89,7 +90,7 @@ class MqttSink:
         if cafile and not Path(cafile).is_file():
             raise UsageError(f"--mqtt-cafile {cafile}: no such file; give the CA certificate (PEM)")
         try:  # imported here: only runs that publish over MQTT need paho-mqtt
-            import paho.mqtt.client as paho
+            paho = paho_client(self.target.tls)
         except ImportError:
             raise DependencyError("--mqtt needs paho-mqtt; install it with "
                                   "pip install 'tfedge[mqtt]'") from None

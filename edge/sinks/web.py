@@ -17,7 +17,6 @@ Standard library only (http.server), so it runs on the device without a web fram
 from __future__ import annotations
 
 import collections
-import hmac
 import ipaddress
 import json
 import select
@@ -26,15 +25,18 @@ import sys
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
 import cv2
 
+from tfedge.edge.no_openssl import equal_secrets, openssl_hidden
 from tfedge.edge.sinks import shown_label
 from tfedge.edge.sinks.overlay import draw_overlay
 from tfedge.errors import OutputError, UsageError
+
+with openssl_hidden():  # plain HTTP: http.client's optional TLS stays out (tfedge.edge.no_openssl)
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULT_HOST = "127.0.0.1"
 BOUNDARY = "tfedgeframe"
@@ -282,7 +284,7 @@ class GuardedHandler(BaseHTTPRequestHandler):
         if bearer.lower().startswith("bearer "):
             given = given or bearer[7:].strip()
         given = given or (parse_qs(query).get("token") or [""])[0]
-        return hmac.compare_digest(given.encode(), token.encode())
+        return equal_secrets(given, token)
 
     def _host_allowed(self) -> bool:
         """On loopback without a token, only loopback Host names: stops DNS-rebinding pages."""

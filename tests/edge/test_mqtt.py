@@ -284,15 +284,53 @@ def test_tls_with_a_private_ca(tmp_path):
     try:
         subscriber = Subscriber(server.port, "secure/cam", tls_ca=str(certs / "ca.pem"))
         wait_until(lambda: subscriber.client.is_connected(), "the TLS subscriber")
-        sink = MqttSink(f"mqtts://localhost:{server.port}/secure/cam", cafile=str(certs / "ca.pem"),
-                        log=lambda _: None)
-        sink.emit(as_pipeline_results([{"frame": 0, "timestamp": 1.0, "label": "cat", "score": 0.7}])[0])
-        sink.close({})
+        # in a new process, after a plain connection there: that one imports paho-mqtt without
+        # OpenSSL (tfedge.edge.no_openssl), so this one must bring its TLS back
+        result = as_pipeline_results([{"frame": 0, "timestamp": 1.0, "label": "cat", "score": 0.7}])[0]
+        device = subprocess.run(
+            [sys.executable, "-c",
+             "import json, sys, numpy, cv2\n"
+             "from tfedge.edge.no_openssl import openssl_loaded\n"
+             "loaded = set(openssl_loaded())\n"
+             "from tfedge.edge.sinks.mqtt import MqttSink\n"
+             f"plain = MqttSink('mqtt://127.0.0.1:{free_port()}/plain', log=lambda _: None, "
+             "flush_timeout_s=0.1)\n"
+             "before = sorted(set(openssl_loaded()) - loaded)\n"
+             f"sink = MqttSink('mqtts://localhost:{server.port}/secure/cam', "
+             f"cafile={str(certs / 'ca.pem')!r}, log=print)\n"
+             "sink.emit(json.loads(sys.argv[1]))\n"
+             "sink.close({}); plain.close({})\n"
+             "print(json.dumps(before))\n", json.dumps(result)],
+            capture_output=True, text=True, timeout=120)
+        assert device.returncode == 0, device.stderr
+        assert json.loads(device.stdout.splitlines()[-1]) == []  # plain MQTT: no OpenSSL
         wait_until(lambda: subscriber.labels("secure/cam"), "the label over TLS")
         assert subscriber.labels("secure/cam")[0]["label"] == "cat"
         subscriber.close()
     finally:
         server.stop()
+
+
+@needs_broker
+def test_a_plain_run_with_the_web_viewer_and_mqtt_loads_no_openssl(broker, tflite_models, labelled_video):
+    """OpenSSL only for TLS (tfedge.edge.no_openssl): 4.5 MB of RSS a plain run does not need."""
+    subscriber = Subscriber(broker.port, "plain/cam")
+    wait_until(lambda: subscriber.client.is_connected(), "the subscriber")
+    script = ("import json, sys, numpy, cv2\n"  # what they load themselves is theirs (test_digests)
+              "from tfedge.edge.no_openssl import openssl_loaded\n"
+              "before = set(openssl_loaded())\n"
+              "from tfedge.main import main\n"
+              "code = main(sys.argv[1:])\n"
+              "print(json.dumps({'code': code, 'openssl': sorted(set(openssl_loaded()) - before)}))\n")
+    run = subprocess.run(
+        [sys.executable, "-c", script, "run", str(tflite_models["int8"]), "--source", str(labelled_video),
+         "--headless", "--max-frames", "5", "--serve", str(free_port()),
+         "--mqtt", f"mqtt://127.0.0.1:{broker.port}/plain/cam"],
+        capture_output=True, text=True, timeout=120)
+    assert json.loads(run.stdout.splitlines()[-1]) == {"code": 0, "openssl": []}, run.stderr
+    wait_until(lambda: ("offline", False) in subscriber.on("plain/cam/status"), "the offline message")
+    assert [p for p, _ in subscriber.on("plain/cam/status")] == ["online", "offline"]
+    subscriber.close()
 
 
 def test_a_full_queue_drops_the_message_and_says_so(free_port, monkeypatch):
