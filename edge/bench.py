@@ -57,8 +57,9 @@ def bench_one(model, backend: Backend, threads: int, runs: int, warmup: int = 5)
 
 
 def pipeline_fps(model, backend: Backend, threads: int, video, frames: int) -> float:
-    """FPS of the whole pipeline `tfedge run` uses (capture thread decoding and preprocessing,
-    inference loop) on a video file, every frame classified, no outputs."""
+    """FPS of the whole pipeline `tfedge run --headless` uses (capture thread decoding and
+    preprocessing, inference loop) on a video file, every frame classified, no outputs (so, as
+    there, no pictures kept: tensors queued)."""
     from tfedge.edge.live.capture import Capture
     from tfedge.edge.live.pipeline import RunOptions, run_pipeline
     from tfedge.edge.live.sources import make_source
@@ -68,7 +69,7 @@ def pipeline_fps(model, backend: Backend, threads: int, video, frames: int) -> f
     classifier = Classifier(model, num_threads=threads, backend=backend)
     source = make_source(str(video), decode_threads=decode_threads(threads))
     source.open()
-    capture = Capture(source, prepare=classifier.prepare).start()
+    capture = Capture(source, prepare=classifier.prepare, keep_images=False).start()
     return run_pipeline(classifier, capture, [], RunOptions(max_frames=frames))["fps"]
 
 

@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
                 "labels": list(classifier.labels), "source": description}
         models = HotSwap(classifier, args.model, lambda _path: load_classifier(args), args.on)
         info["model_sha256"] = models.sha256
-        capture = Capture(source, prepare=models.prepare, realtime=args.realtime).start()
+        capture = Capture(source, prepare=models.prepare, realtime=args.realtime,
+                          keep_images=any(getattr(sink, "needs_frames", True) for sink in sinks)).start()
         signals.on_reload(models.request_reload)
         models.start()
         try:

@@ -9,7 +9,10 @@ JPEG-decoded) only when the classifier is expected back before the next frame ar
 from how long it took with the frames before; a frame grabbed unconverted is converted at once
 when the classifier asks for it, so a dropped frame costs only its grab.
 Other file sources hand over every frame through a short queue, each preprocessed here while the
-one before is classified. A live source that stops is
+one before is classified; when no sink needs the pictures, only the tensors wait (150 KB for a
+224x224 model against 2.7 MB for a 720p frame), so the queue can be long enough to ride out the
+frames that take longer than one classification to decode (with B-frames, one read in a few
+decodes two). A live source that stops is
 reopened with backoff while the run goes on; each state change is logged once.
 """
 
@@ -44,13 +47,16 @@ class Backoff:
 @dataclass
 class Frame:
     index: int  # position in the source's stream of frames (gaps are dropped frames)
-    image: np.ndarray  # BGR uint8, as read; never written to after capture
+    image: np.ndarray | None  # BGR uint8, as read, never written to after; None: not kept
     tensor: np.ndarray | None  # the model's input made by `prepare` in the capture thread (queued files)
     timestamp: float  # unix seconds when it was read
     prepared_for: object = None  # the classifier whose `prepare` made `tensor`: only it may use it
 
 
 END = object()  # handed out once the source has ended (file) or failed for good
+# Queued file frames read ahead when they carry tensors only: two more than one ride out a read
+# that decodes two frames (B-frames) without the classifier waiting (benchmarks/edge_pipeline.py).
+TENSORS_AHEAD = 3
 
 
 def _stderr(message: str) -> None:
@@ -95,16 +101,19 @@ class Capture:
             for live frames: no tensor; the classifier prepares the frame it takes).
         realtime: for a file, pace reading at the file's frame rate and keep only the latest frame.
         backoff: delays between reconnect attempts of a live source.
-        queue_size: frames a file source may read ahead (1: one frame is decoded and waits while
-            one is classified; more only costs memory, 2.7 MB a 720p frame). The next frame is
-            decoded only once the one before was taken, so at most queue_size + 1 decoded
-            frames are alive at any time, the classified one included.
+        queue_size: frames a file source may read ahead. None: 1 with pictures (one frame is
+            decoded and waits while one is classified; more costs 2.7 MB a 720p frame),
+            TENSORS_AHEAD without. The next frame is decoded only once the one before was
+            taken, so at most queue_size + 1 decoded frames are alive at any time with pictures,
+            the classified one included.
+        keep_images: False: queued file frames carry their tensor only (no sink needs pictures).
         nice: how much lower than the inference thread this thread's CPU priority is (Linux),
             so that on a busy board the interpreter gets the CPU first.
     """
 
     def __init__(self, source, prepare=None, realtime: bool = False, backoff: Backoff = Backoff(),
-                 queue_size: int = 1, log=_stderr, nice: int = 5) -> None:
+                 queue_size: int | None = None, log=_stderr, nice: int = 5,
+                 keep_images: bool = True) -> None:
         self.source = source
         self.prepare = prepare
         self.latest_only = bool(source.live or realtime)
@@ -112,6 +121,9 @@ class Capture:
         self.backoff = backoff
         self.log = log
         self.nice = nice
+        self.keep_images = keep_images or prepare is None
+        if queue_size is None:
+            queue_size = 1 if self.keep_images else TENSORS_AHEAD
         self.stop_event = threading.Event()
         self.dropped_frames = 0
         self.reconnects = 0
@@ -226,7 +238,9 @@ class Capture:
                     prepare = self.prepare if not self.latest_only else None
                     tensor = prepare(image) if prepare is not None else None
                     owner = getattr(self.prepare, "__self__", None) if tensor is not None else None
-                    self._hand_over(Frame(index, image, tensor, timestamp, owner))
+                    kept = image if self.keep_images or tensor is None else None
+                    self._hand_over(Frame(index, kept, tensor, timestamp, owner))
+                    image = kept = None  # not alive while the next frame is decoded
                 index += 1
                 if frame_interval:
                     self._pace(started + index * frame_interval)

@@ -9,9 +9,12 @@ feed, its self-test) and warmed up on the latest real frame; only then does the 
 thread take it, between two frames (`input_for`). A file that fails a check is refused with a
 `model_rejected` event and one log line; the running model goes on.
 
-Frames are prepared in the capture thread for the model that is current then (`prepare` tags
-each tensor with the model's generation); a frame prepared for the previous model is prepared
-again for the new one, so no frame is classified by half a model.
+Frames are prepared in the capture thread for the model that will classify them: the running
+one, or the one waiting to take over (`prepare` tags each tensor with its classifier). A frame
+prepared for the previous model is prepared again for the new one from its picture; a frame
+whose picture was not kept (no sink needs pictures: the capture queues tensors only) is
+classified by the model it was prepared for, and the new model takes over at the first frame
+prepared for it. So no frame is classified by half a model.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tfedge.edge.self_test import run_self_test
 from tfedge.errors import TfedgeError
 
 POLL_SECONDS = 0.25  # a stat() four times a second: nothing next to a frame's work
+WAITING_POLL_S = 0.05  # while a checked model waits for the inference thread to take it
 
 
 def file_identity(path: Path) -> tuple | None:
@@ -77,7 +81,7 @@ class HotSwap:
         self.required_labels = tuple(required_labels)
         self.poll_s = poll_s
         self.log = log
-        self._active = (0, classifier, model_sha256(classifier))
+        self._active = (classifier, model_sha256(classifier))
         self._ready = None  # (classifier, sha256, event) waiting for the inference thread
         self._retired = None  # the model just replaced: freed by the watcher, not between frames
         self._events: deque = deque()
@@ -92,15 +96,15 @@ class HotSwap:
 
     @property
     def classifier(self):
-        return self._active[1]
+        return self._active[0]
 
     @property
     def sha256(self) -> str:
-        return self._active[2]
+        return self._active[1]
 
     @property
     def short_sha(self) -> str:
-        return self._active[2][:12]
+        return self._active[1][:12]
 
     def start(self) -> HotSwap:
         self._thread.start()
@@ -119,27 +123,34 @@ class HotSwap:
     # -- the capture and inference threads --------------------------------------------------
 
     def prepare(self, image):
-        """The capture thread's preparation: (generation, tensor) for the model current now."""
-        generation, classifier, _ = self._active
-        return generation, classifier.prepare(image)
+        """The capture thread's preparation: (classifier, tensor) for the model waiting to take
+        over when there is one, else for the running one."""
+        self._last_image = image
+        ready = self._ready
+        classifier = ready[0] if ready is not None else self._active[0]
+        return classifier, classifier.prepare(image)
 
     def input_for(self, item) -> tuple:
         """(classifier, tensor or None, model_change event or None) for one captured frame,
         switching models first when a checked one is ready (the event then belongs to this
         frame's result). Called by the inference thread between frames."""
         change = None
+        prepared_for, tensor = item.tensor if isinstance(item.tensor, tuple) else (None, None)
         with self._lock:
-            ready, self._ready = self._ready, None
+            ready = self._ready
+            if ready is not None and item.image is None and prepared_for is self._active[0]:
+                ready = None  # no picture to prepare it again: the running model classifies it
+            else:
+                self._ready = None
         if ready is not None:
             classifier, sha, change = ready
             self._retired = self._active
-            self._active = (self._active[0] + 1, classifier, sha)
+            self._active = (classifier, sha)
             self.swaps += 1
-        generation, classifier, _ = self._active
-        self._last_image = item.image
-        tagged = item.tensor
-        tensor = tagged[1] if isinstance(tagged, tuple) and tagged[0] == generation else None
-        return classifier, tensor, change
+        classifier = self._active[0]
+        if item.image is not None:
+            self._last_image = item.image
+        return classifier, tensor if prepared_for is classifier else None, change
 
     def pop_event(self) -> dict | None:
         """The oldest model_rejected event not yet reported, or None."""
@@ -153,15 +164,20 @@ class HotSwap:
     def _watch(self) -> None:
         # Same priority as the inference thread, on purpose: a lower-priority thread that holds
         # the interpreter lock (GIL) while the OS gives its core to others holds up inference.
-        settling = None
+        settling, waiting = None, False  # waiting: a reload requested while a model waited
         while not self._stop.is_set():
-            requested = self._reload.wait(self.poll_s)
+            # while a checked model waits to take over, look again soon after it has
+            requested = self._reload.wait(WAITING_POLL_S if self._ready is not None else self.poll_s)
             self._reload.clear()
             if self._stop.is_set():
                 return
             if self._retired is not None:
                 self._retired = None
                 _release_memory()
+            if self._ready is not None:  # a checked model waits to take over: frames may be
+                waiting = waiting or requested  # prepared for it already, so none replaces it
+                continue
+            requested, waiting = requested or waiting, False
             identity = file_identity(self.path)
             if identity is None or (identity == self._identity and not requested):
                 continue  # missing (between an unlink and a rename): wait for the new file

@@ -20,6 +20,8 @@ _CLOSE = object()
 
 
 class JsonLinesSink:
+    needs_frames = False
+
     def __init__(self, stream=None, backlog: int = 10000, batch_s: float = 0.02) -> None:
         self.stream = stream or sys.stdout
         self.stop_requested = False

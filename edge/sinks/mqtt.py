@@ -77,6 +77,8 @@ class MqttSink:
         flush_timeout_s: how long `close` waits for the broker to acknowledge what is queued.
     """
 
+    needs_frames = False
+
     def __init__(self, url: str, qos: int = 1, retain: bool = False, cafile: str | None = None,
                  heartbeat_s: float = 30.0, flush_timeout_s: float = 5.0, client_id: str | None = None,
                  info: dict | None = None, log=None) -> None:

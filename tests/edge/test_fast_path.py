@@ -188,3 +188,54 @@ def test_file_capture_decodes_no_further_than_queue_size_ahead():
         ahead.append(30 - source.left - taken)  # read but not yet taken
     capture.stop()
     assert taken == 30 and max(ahead) == 1
+
+
+def test_without_pictures_a_file_queues_tensors_only_and_reads_further_ahead(tflite_models, labelled_video):
+    """No sink needs the pictures: frames carry their tensor only (the same tensors), and the
+    capture thread may read TENSORS_AHEAD frames ahead to ride out slow decodes."""
+    import time
+
+    from tfedge.edge.live.capture import TENSORS_AHEAD
+    from tfedge.edge.live.sources import make_source
+
+    classifier = Classifier(tflite_models["int8"], num_threads=1)
+
+    def frames(keep_images):
+        source = make_source(str(labelled_video))
+        source.open()
+        capture = Capture(source, prepare=classifier.prepare, keep_images=keep_images).start()
+        taken, ahead = [], []
+        while (item := capture.get(timeout=5.0)) is not END:
+            if item is None:
+                continue
+            taken.append(item)
+            time.sleep(0.01)  # classifying: the capture thread reads on meanwhile
+            ahead.append(capture._queue.qsize())
+        capture.stop()
+        return taken, max(ahead)
+
+    with_pictures, ahead_with = frames(True)
+    tensors_only, ahead_without = frames(False)
+    assert [f.index for f in tensors_only] == [f.index for f in with_pictures]
+    assert all(f.image is None and f.prepared_for is classifier for f in tensors_only)
+    assert all(np.array_equal(a.tensor, b.tensor) for a, b in zip(tensors_only, with_pictures))
+    assert ahead_with == 1 and ahead_without == TENSORS_AHEAD
+
+
+def test_a_headless_run_to_stdout_gives_the_same_results_without_pictures(capsys, tflite_models,
+                                                                          labelled_video, tmp_path):
+    """`tfedge run --headless` (JSON lines only: no sink needs pictures) against the same run with
+    a sink that takes them (--snapshot-dir through --on keeps pictures): same frames, same scores."""
+    def results(*extra):
+        assert main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
+                     *extra]) == 0
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [(r["frame"], r["label"], r["score"]) for r in lines if "frame" in r]
+
+    from tfedge.edge.card import read_embedded_card
+
+    label = read_embedded_card(tflite_models["int8"].read_bytes()).labels[0]
+    plain = results()
+    with_pictures = results("--on", label, "--cooldown", "1000", "--snapshot-dir", str(tmp_path))
+    assert len(plain) > 10 and plain == with_pictures
+

@@ -107,6 +107,49 @@ def test_reload_on_request_and_the_next_frame_is_prepared_for_the_new_model(tfli
         swap.stop()
 
 
+def test_frames_queued_without_pictures_are_classified_by_the_model_they_were_prepared_for(
+        tflite_models, tmp_path):
+    """A file run whose sinks need no pictures queues tensors only: those prepared for the running
+    model are classified by it, and the new model takes over at the first frame prepared for it;
+    a newer file waits until that model has taken over."""
+    import numpy as np
+
+    from tfedge.edge.live.capture import Frame
+
+    path = tmp_path / "model.tflite"
+    install(tflite_models["float32"].read_bytes(), path)
+    current = Classifier(path)
+    swap = HotSwap(current, path, Classifier, poll_s=3600, log=lambda _line: None).start()
+
+    def wait_for_ready():
+        deadline = time.monotonic() + 30
+        while swap._ready is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return swap._ready[0]
+
+    try:
+        image = np.zeros((64, 64, 3), np.uint8)
+        queued = [Frame(i, None, swap.prepare(image), 0.0, swap) for i in range(3)]
+        install(tflite_models["int8"].read_bytes(), path)
+        swap.request_reload()
+        waiting = wait_for_ready()
+        later = Frame(3, None, swap.prepare(image), 0.0, swap)
+        assert later.tensor[0] is waiting  # prepared for the model about to take over
+        install(tflite_models["float32"].read_bytes(), path)  # a newer file meanwhile
+        swap.request_reload()
+        time.sleep(1.0)
+        assert swap._ready[0] is waiting  # not replaced: frames are prepared for it already
+        for frame in queued:
+            classifier, tensor, change = swap.input_for(frame)
+            assert classifier is current and tensor is frame.tensor[1] and change is None
+        classifier, tensor, change = swap.input_for(later)
+        assert classifier is waiting and tensor is later.tensor[1] and change["type"] == "model_change"
+        newest = wait_for_ready()  # the request made while it waited is carried out now
+        assert newest is not waiting and model_sha256(newest) == model_sha256(current)
+    finally:
+        swap.stop()
+
+
 def test_service_units_reload_with_sighup():
     text = unit_text(ServiceSettings(["/usr/bin/tfedge", "run", "m.tflite"]))
     assert "ExecReload=/bin/kill -HUP $MAINPID" in text.splitlines()
