@@ -150,6 +150,59 @@ def test_frames_queued_without_pictures_are_classified_by_the_model_they_were_pr
         swap.stop()
 
 
+def test_a_file_run_without_pictures_swaps_models_between_two_frames(tflite_models, slow_video, tmp_path):
+    """The whole path: a file run whose only output needs no pictures (tensors queued ahead), a
+    model replaced mid-run. Every frame is classified once, by one model or the other, and the
+    results switch model exactly once, at the model_change event."""
+    import threading
+
+    from tfedge.edge.live.capture import Capture
+    from tfedge.edge.live.pipeline import run_pipeline
+    from tfedge.edge.live.sources import make_source
+
+    path = tmp_path / "model.tflite"
+    sha_first = install(tflite_models["float32"].read_bytes(), path)
+    classifier = Classifier(path)
+    models = HotSwap(classifier, path, Classifier, log=lambda _line: None).start()
+
+    class Results:  # like JSON lines: keeps results, never looks at pictures
+        needs_frames = False
+
+        def __init__(self):
+            self.results, self.frames_seen = [], set()
+
+        def emit(self, result, frame=None):
+            self.frames_seen.add(frame is None)
+            self.results.append(result)
+            if len(self.results) == 20:  # hold the run here until the new model waits to take over
+                deadline = time.monotonic() + 60
+                while models._ready is None and time.monotonic() < deadline:
+                    time.sleep(0.02)
+
+        def close(self, summary):
+            self.summary = summary
+
+    sink = Results()
+    source = make_source(str(slow_video))
+    source.open()
+    capture = Capture(source, prepare=models.prepare, keep_images=False).start()
+    run = threading.Thread(target=lambda: run_pipeline(classifier, capture, [sink], models=models))
+    run.start()
+    deadline = time.monotonic() + 60
+    while len(sink.results) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sha_second = install(tflite_models["int8"].read_bytes(), path)
+    run.join(120)
+    models.stop()
+    results = sink.results
+    assert not run.is_alive() and sink.frames_seen == {True}
+    assert [r["frame"] for r in results] == list(range(sink.summary["frames"])) and len(results) == 200
+    switch = [i for i, r in enumerate(results) if r["event"] and r["event"]["type"] == "model_change"]
+    assert len(switch) == 1 and 20 <= switch[0] < 200
+    assert {r["model"] for r in results[:switch[0]]} == {sha_first[:12]}
+    assert {r["model"] for r in results[switch[0]:]} == {sha_second[:12]}
+
+
 def test_service_units_reload_with_sighup():
     text = unit_text(ServiceSettings(["/usr/bin/tfedge", "run", "m.tflite"]))
     assert "ExecReload=/bin/kill -HUP $MAINPID" in text.splitlines()
