@@ -58,19 +58,20 @@ def bench_one(model, backend: Backend, threads: int, runs: int, warmup: int = 5)
 
 def pipeline_fps(model, backend: Backend, threads: int, video, frames: int) -> float:
     """FPS of the whole pipeline `tfedge run --headless` uses (capture thread decoding and
-    preprocessing, inference loop) on a video file, every frame classified, no outputs (so, as
-    there, no pictures kept: tensors queued)."""
+    preprocessing, inference loop) on a video file, every frame classified, no outputs."""
     from tfedge.edge.live.capture import Capture
     from tfedge.edge.live.pipeline import RunOptions, run_pipeline
     from tfedge.edge.live.sources import make_source
+    from tfedge.edge.sinks import frames_needed
     from tfedge.edge.threads import decode_threads, limit_opencv_threads
 
     limit_opencv_threads()
     classifier = Classifier(model, num_threads=threads, backend=backend)
     source = make_source(str(video), decode_threads=decode_threads(threads))
     source.open()
-    capture = Capture(source, prepare=classifier.prepare, keep_images=False).start()
-    return run_pipeline(classifier, capture, [], RunOptions(max_frames=frames))["fps"]
+    sinks: list = []  # no outputs, so no pictures kept: tensors queued, as in `tfedge run --headless`
+    capture = Capture(source, prepare=classifier.prepare, keep_images=frames_needed(sinks)).start()
+    return run_pipeline(classifier, capture, sinks, RunOptions(max_frames=frames))["fps"]
 
 
 def format_table(rows: list[BenchRow]) -> str:

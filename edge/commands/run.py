@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.live.pipeline import run_pipeline
     from tfedge.edge.live.sources import make_source
     from tfedge.edge.preprocess import model_size
+    from tfedge.edge.sinks import frames_needed
     from tfedge.edge.sinks.jsonlines import JsonLinesSink
     from tfedge.edge.sinks.overlay import OverlaySink
     from tfedge.edge.threads import decode_threads
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         models = HotSwap(classifier, args.model, lambda _path: load_classifier(args), args.on)
         info["model_sha256"] = models.sha256
         capture = Capture(source, prepare=models.prepare, realtime=args.realtime,
-                          keep_images=any(getattr(sink, "needs_frames", True) for sink in sinks)).start()
+                          keep_images=frames_needed(sinks)).start()
         signals.on_reload(models.request_reload)
         models.start()
         try:

@@ -54,8 +54,9 @@ class Frame:
 
 
 END = object()  # handed out once the source has ended (file) or failed for good
-# Queued file frames read ahead when they carry tensors only: two more than one ride out a read
-# that decodes two frames (B-frames) without the classifier waiting (benchmarks/edge_pipeline.py).
+# Queued file frames read ahead when they carry tensors only (150 KB each at 224x224): enough for
+# the classifier not to wait through a read that decodes two frames at once (B-frames); 6 gained
+# nothing more at 720p (benchmarks/edge_pipeline.py, classifier busy 0.955).
 TENSORS_AHEAD = 3
 
 

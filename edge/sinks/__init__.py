@@ -43,3 +43,8 @@ def shown_label(result: dict) -> tuple[str | None, float | None]:
     if result.get("stable_label") is not None:
         return result["stable_label"], result["stable_score"]
     return result.get("label"), result.get("score")
+
+
+def frames_needed(sinks) -> bool:
+    """Whether any of `sinks` looks at the frames it is given (`needs_frames`, True when unsaid)."""
+    return any(getattr(sink, "needs_frames", True) for sink in sinks)
