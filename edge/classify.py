@@ -93,15 +93,6 @@ class Classifier:
     def label_of(self, index: int) -> str:
         return self.card.labels[index] if index < len(self.card.labels) else str(index)
 
-    def invoke(self, tensor: np.ndarray | None = None) -> np.ndarray:
-        """Run one prepared input tensor (None: the one already in the input buffer); returns
-        float scores."""
-        if tensor is not None:
-            self.interpreter.set_tensor(self._input_index, tensor)
-        self.interpreter.invoke()
-        raw = self.interpreter.get_tensor(self._output_index)
-        return to_scores(dequantize(raw, self.output_detail), self.card.outputs)
-
     def fits(self, tensor: np.ndarray | None) -> bool:
         """True when `tensor` was prepared for this classifier's input (shape and dtype)."""
         return (tensor is not None and tensor.shape == self._input_shape
@@ -121,9 +112,12 @@ class Classifier:
         """The input tensor for one BGR frame (safe to call from another thread than invoke)."""
         return preprocess(frame, self.card, self.input_detail)
 
-    def classify(self, frame: np.ndarray | None = None, tensor: np.ndarray | None = None) -> Prediction:
-        """Classify one BGR uint8 frame, or a tensor already made by `prepare` (a tensor made
-        for another classifier's input is ignored and `frame` prepared again)."""
+    def run(self, frame: np.ndarray | None = None,
+            tensor: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Invoke the interpreter on one BGR uint8 frame, or on a tensor already made by `prepare`
+        (a tensor made for another classifier's input is ignored and `frame` prepared again).
+        Returns (a copy of the raw output tensor, milliseconds in invoke()); `prediction` makes
+        scores of it, in any thread."""
         if self.fits(tensor):
             self.interpreter.set_tensor(self._input_index, tensor)
         elif frame is not None:
@@ -131,10 +125,19 @@ class Classifier:
         else:
             raise ValueError("classify needs a frame, or a tensor prepared for this model")
         start = time.perf_counter()
-        scores = self.invoke()
+        self.interpreter.invoke()
         inference_ms = (time.perf_counter() - start) * 1000.0
+        return self.interpreter.get_tensor(self._output_index), inference_ms
+
+    def prediction(self, raw: np.ndarray, inference_ms: float = 0.0) -> Prediction:
+        """The float scores and top label of one raw output tensor from `run`."""
+        scores = to_scores(dequantize(raw, self.output_detail), self.card.outputs)
         index = int(np.argmax(scores))
         return Prediction(scores, index, float(scores[index]), self.label_of(index), inference_ms)
+
+    def classify(self, frame: np.ndarray | None = None, tensor: np.ndarray | None = None) -> Prediction:
+        """Classify one BGR uint8 frame, or a tensor already made by `prepare` (see `run`)."""
+        return self.prediction(*self.run(frame, tensor))
 
 
 def open_classifier(model_path: str | Path, num_threads: int | None = None, backend: str = "auto",

@@ -71,6 +71,8 @@ def _exit_code(received_signal: int | None) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from tfedge.edge.live.capture import Capture, open_with_retry
     from tfedge.edge.live.hot_swap import HotSwap
     from tfedge.edge.live.pipeline import run_pipeline
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         models = HotSwap(classifier, args.model, lambda _path: load_classifier(args), args.on)
         info["model_sha256"] = models.sha256
         capture = Capture(source, prepare=models.prepare, realtime=args.realtime,
-                          keep_images=frames_needed(sinks)).start()
+                          keep_images=partial(frames_needed, sinks)).start()
         signals.on_reload(models.request_reload)
         models.start()
         try:

@@ -105,16 +105,19 @@ class Capture:
         queue_size: frames a file source may read ahead. None: 1 with pictures (one frame is
             decoded and waits while one is classified; more costs 2.7 MB a 720p frame),
             TENSORS_AHEAD without. The next frame is decoded only once the one before was
-            taken, so at most queue_size + 1 decoded frames are alive at any time with pictures,
-            the classified one included.
+            taken, so at most 1 + 1 decoded frames are alive in capture at any time with
+            pictures, the one being classified besides.
         keep_images: False: queued file frames carry their tensor only (no sink needs pictures).
+            A function: asked before each queued frame is read (True while a sink needs pictures,
+            such as a web page with a viewer); the read-ahead is TENSORS_AHEAD while it says
+            False and shrinks to 1 picture while it says True.
         nice: how much lower than the inference thread this thread's CPU priority is (Linux),
             so that on a busy board the interpreter gets the CPU first.
     """
 
     def __init__(self, source, prepare=None, realtime: bool = False, backoff: Backoff = Backoff(),
                  queue_size: int | None = None, log=_stderr, nice: int = 5,
-                 keep_images: bool = True) -> None:
+                 keep_images=True) -> None:
         self.source = source
         self.prepare = prepare
         self.latest_only = bool(source.live or realtime)
@@ -122,15 +125,27 @@ class Capture:
         self.backoff = backoff
         self.log = log
         self.nice = nice
-        self.keep_images = keep_images or prepare is None
-        if queue_size is None:
-            queue_size = 1 if self.keep_images else TENSORS_AHEAD
+        fixed = prepare is None or not callable(keep_images)
+        if fixed:
+            keep = bool(keep_images) or prepare is None
+
+            def keep_images() -> bool:
+                return keep
+        self.keep_images = keep_images
+        tensors_ahead = TENSORS_AHEAD if not (fixed and keep) else 1  # tensors only, at times
+        self._pictures_ahead = 1 if queue_size is None else queue_size
+        self._ahead = tensors_ahead if queue_size is None else queue_size
         self.stop_event = threading.Event()
         self.dropped_frames = 0
         self.reconnects = 0
         self.error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._read_ahead = threading.Semaphore(queue_size)  # frames decoded but not yet taken
+        # queued file frames, and one token per frame the capture thread may still decode ahead:
+        # SimpleQueues (C, no Python-level lock) cost a tenth of queue.Queue and Semaphore per frame
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._room: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(self._ahead):
+            self._room.put(None)
+        self._withheld = 0  # tokens kept out of play while pictures are kept (a shorter read-ahead)
         self._latest = None
         self._condition = threading.Condition()
         # grab now, convert later (latest-only OpenCV sources): see the module's docstring
@@ -155,7 +170,7 @@ class Capture:
             except queue.Empty:
                 return None
             if item is not END:
-                self._read_ahead.release()  # taken: the capture thread may decode the next one
+                self._room.put(None)  # taken: the capture thread may decode the next one
             return item
         with self._condition:
             if self._taken_at is not None:
@@ -190,12 +205,7 @@ class Capture:
                 self._latest = item
                 self._condition.notify_all()
             return
-        while not self.stop_event.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        self._queue.put(item)  # never more than queue_size: each frame took a token from _room
 
     def _reconnect(self) -> bool:
         self.log(f"tfedge run: source {self.source.describe().get('source')} stopped delivering "
@@ -225,7 +235,8 @@ class Capture:
             frame_interval = 1.0 / fps if fps > 0 else 0.0
         try:
             while not self.stop_event.is_set():
-                if not self.latest_only and not self._read_ahead.acquire(timeout=0.1):
+                keep = self.keep_images()
+                if not self.latest_only and not self._room_for_next(keep):
                     continue  # the frames read ahead are not taken yet: decode no further
                 ok, image = self._grab(index) if self._lazy else self.source.read()
                 if not ok:
@@ -239,7 +250,7 @@ class Capture:
                     prepare = self.prepare if not self.latest_only else None
                     tensor = prepare(image) if prepare is not None else None
                     owner = getattr(self.prepare, "__self__", None) if tensor is not None else None
-                    kept = image if self.keep_images or tensor is None else None
+                    kept = image if keep or tensor is None else None
                     self._hand_over(Frame(index, kept, tensor, timestamp, owner))
                     image = kept = None  # not alive while the next frame is decoded
                 index += 1
@@ -299,8 +310,21 @@ class Capture:
                     return
                 self._condition.wait(min(remaining, 0.1))
 
-    def _put_end(self) -> None:
+    def _room_for_next(self, keep: bool) -> bool:
+        """Wait (0.1 s at most) for room to decode one more queued frame: a token, once as many
+        are withheld as make the read-ahead `_pictures_ahead` while pictures are kept."""
+        withhold = self._ahead - self._pictures_ahead if keep else 0
+        while self._withheld > withhold:  # no pictures any more: read further ahead again
+            self._room.put(None)
+            self._withheld -= 1
         try:
-            self._queue.put(END, timeout=1.0)
-        except queue.Full:
-            pass  # nobody is reading any more
+            while self._withheld < withhold:  # pictures: wait until frames read ahead are taken
+                self._room.get(timeout=0.1)
+                self._withheld += 1
+            self._room.get(timeout=0.1)
+            return True
+        except queue.Empty:
+            return False
+
+    def _put_end(self) -> None:
+        self._queue.put(END)

@@ -9,9 +9,10 @@
 - `close(summary)`, once at the end: flush everything, stop your threads.
 - `facts()` (optional) -> dict, merged into the summary before any sink is closed.
 - `stop_requested` (optional attribute): set it True to ask the run to stop (a closed window).
-- `needs_frames` (optional attribute, default True): False when `emit` never looks at `frame`.
-  When no sink of a run needs frames, a file source queues prepared tensors only and `frame`
-  may be None.
+- `needs_frames` (optional attribute or property, default True): False when `emit` will not look
+  at `frame`. It may change during a run (the web page: True while a viewer is connected); it is
+  asked before each frame is read. While no sink of a run needs frames, a file source queues
+  prepared tensors only and `frame` may be None (also for a few frames after it turns True).
 
 `result` keys:
     frame (int, the frame's index in the source; gaps are dropped frames), timestamp (unix

@@ -419,6 +419,11 @@ class WebSink:
     def port(self) -> int:
         return self.server.server_address[1]
 
+    @property
+    def needs_frames(self) -> bool:
+        """Pictures are wanted only while someone watches (see tfedge.edge.sinks)."""
+        return self.publisher.viewers > 0
+
     def start(self, info: dict) -> None:
         self.state.info.update(info)
 

@@ -15,7 +15,8 @@ from labelled_video import write_labelled_video
 from tfedge.edge.classify import Classifier
 from tfedge.edge.labelled import list_classes
 from tfedge.edge.live.capture import Capture
-from tfedge.edge.live.pipeline import LabelChanges, run_pipeline
+from tfedge.edge.live.pipeline import run_pipeline
+from tfedge.edge.live.results import LabelChanges
 from tfedge.edge.live.sources import make_source
 from tfedge.edge.preprocess import decode_image
 

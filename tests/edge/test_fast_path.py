@@ -190,6 +190,36 @@ def test_file_capture_decodes_no_further_than_queue_size_ahead():
     assert taken == 30 and max(ahead) == 1
 
 
+def test_a_file_reads_one_picture_ahead_while_pictures_are_wanted_and_further_without():
+    """keep_images as a function (a web page with or without a viewer): asked before each frame
+    is read; the read-ahead is TENSORS_AHEAD tensors while it says no, one picture while yes."""
+    import time
+
+    from tfedge.edge.live.capture import TENSORS_AHEAD
+
+    source = LiveFramesFake(60)
+    source.live = False
+    wanted = threading.Event()
+    capture = Capture(source, prepare=lambda image: image[:2, :2].copy(), keep_images=wanted.is_set).start()
+    taken, ahead = [], {False: [], True: []}
+    while (item := capture.get(timeout=1.0)) is not END:
+        if item is None:
+            continue
+        taken.append(item)
+        if len(taken) == 20:
+            wanted.set()
+        if len(taken) == 40:
+            wanted.clear()
+        time.sleep(0.005)  # classifying: the capture thread reads on meanwhile
+        ahead[wanted.is_set()].append(60 - source.left - len(taken))  # read but not yet taken
+    capture.stop()
+    pictures = [item.image is not None for item in taken]
+    assert len(taken) == 60 and all(item.tensor is not None for item in taken)
+    assert max(ahead[False]) == TENSORS_AHEAD and max(ahead[True][TENSORS_AHEAD:]) == 1
+    assert not any(pictures[:20 + 1]) and all(pictures[20 + TENSORS_AHEAD + 1:40])
+    assert not any(pictures[40 + 2:])
+
+
 def test_without_pictures_a_file_queues_tensors_only_and_reads_further_ahead(tflite_models, labelled_video):
     """No sink needs the pictures: frames carry their tensor only (the same tensors), and the
     capture thread may read TENSORS_AHEAD frames ahead to ride out slow decodes."""

@@ -10,7 +10,7 @@ import pytest
 from labelled_video import read_frame_labels
 from mjpeg_server import MjpegServer
 
-from tfedge.edge.live.pipeline import LabelChanges
+from tfedge.edge.live.results import LabelChanges
 from tfedge.edge.sinks import shown_label
 from tfedge.edge.sinks.jsonlines import JsonLinesSink
 from tfedge.edge.sinks.overlay import OverlaySink, draw_overlay

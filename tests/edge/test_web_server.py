@@ -167,9 +167,11 @@ def test_frames_are_encoded_only_while_watched_and_once_for_all_viewers(sink, fr
     for index in range(50):
         sink.emit(result(index), frames[index % 10])
     assert sink.publisher.encoded == 0  # nobody watched: no JPEG work at all
+    assert not sink.needs_frames  # so a file run may queue tensors without their pictures
 
     viewers = [StreamViewer(sink.port) for _ in range(5)]
     wait_until(lambda: sink.publisher.viewers == 5, "five viewers")
+    assert sink.needs_frames
     for round_number in range(1, 6):
         wait_until(lambda: sink.publisher.waiting_for_frame, "the encoder to want a frame")
         sink.emit(result(round_number), frames[round_number])  # one frame, five viewers
@@ -182,6 +184,56 @@ def test_frames_are_encoded_only_while_watched_and_once_for_all_viewers(sink, fr
     for viewer in viewers:
         viewer.close()
     wait_until(lambda: sink.publisher.viewers == 0, "the viewers to leave")
+    assert not sink.needs_frames
+
+
+def test_a_file_run_keeps_pictures_only_while_someone_watches(tflite_models, labelled_video):
+    """`tfedge run --serve` on a file: frames are queued as tensors only while nobody watches;
+    a viewer who connects mid-run gets the video within a few frames."""
+    from functools import partial
+
+    from sink_helpers import GatedSource
+
+    from tfedge.edge.classify import Classifier
+    from tfedge.edge.live.capture import Capture
+    from tfedge.edge.live.pipeline import run_pipeline
+    from tfedge.edge.live.sources import make_source
+    from tfedge.edge.sinks import frames_needed
+
+    classifier = Classifier(tflite_models["int8"], num_threads=1)
+    web = WebSink(port=0, log=lambda _: None)
+    pictures = []
+
+    class Pictures:  # records which frames came with their picture; needs none itself
+        needs_frames = False
+
+        def emit(self, result, frame=None):
+            pictures.append((result["frame"], frame is not None))
+
+        def close(self, summary):
+            pass
+
+    source = make_source(str(labelled_video))
+    source.open()
+    gated = GatedSource(source, gate_frames=[20, 40], fps=200.0)
+    sinks = [web, Pictures()]
+    capture = Capture(gated, prepare=classifier.prepare, keep_images=partial(frames_needed, sinks)).start()
+    run = threading.Thread(target=run_pipeline, args=(classifier, capture, sinks), daemon=True)
+    run.start()
+    wait_until(lambda: gated.reached[20].is_set() and len(pictures) >= 17, "the first frames")
+    viewer = StreamViewer(web.port)
+    wait_until(lambda: web.publisher.viewers == 1, "the viewer")
+    gated.gates[20].set()
+    wait_until(lambda: gated.reached[40].is_set() and len(viewer.jpegs) >= 1, "a frame for the viewer")
+    viewer.close()
+    wait_until(lambda: web.publisher.viewers == 0, "the viewer to leave")
+    gated.open_all_gates()
+    run.join(60)
+    kept = dict(pictures)
+    assert not run.is_alive() and sorted(kept) == list(range(len(kept))) and len(kept) > 60
+    assert not any(kept[i] for i in range(17))  # nobody watched: tensors only
+    assert all(kept[i] for i in range(24, 38))  # watched: pictures, once the 3 read ahead were taken
+    assert not any(kept[i] for i in range(48, len(kept)))  # nobody watches again
 
 
 def test_a_result_without_a_label_still_streams_the_video(sink, frames):
