@@ -148,7 +148,7 @@ class CollectionStore:
         self.outcomes: Counter = Counter()
         self.evicted = 0
         self.peak_bytes = 0
-        # Read by the inference thread to skip hopeless candidates before they are queued
+        # Read by the run's result thread to skip hopeless candidates before they are queued
         # (plain floats and a dict replaced whole, so reads need no lock):
         self.floor = -1.0  # a candidate must be at least this informative to be kept now
         self.class_floor: dict[str, float] = {}  # the same per predicted label at its quota

@@ -1,1 +1,2 @@
-"""The live pipeline: frame sources, the capture thread, the inference loop, smoothing, the boot service."""
+"""The live pipeline: frame sources, the capture thread, the inference loop, the result stage,
+smoothing, the boot service."""

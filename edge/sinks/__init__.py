@@ -1,4 +1,5 @@
-"""Where results go. A sink is any object with these methods (all called from the inference loop):
+"""Where results go. A sink is any object with these methods, called one at a time (`emit` by the
+run's result stage, tfedge.edge.live.results, in frame order while the interpreter runs on):
 
 - `start(info)` (optional), once before the first frame. `info` = {"model": path (str),
   "backend": "litert 1.2.0", "labels": [...], "source": source.describe(), and from `tfedge run`

@@ -1,13 +1,13 @@
 """`tfedge run --collect DIR`: keep the frames worth labelling, in their own thread.
 
-On the inference thread, `emit` only decides whether a frame is a candidate, from the result
-alone (a few comparisons), skips a candidate the store would surely refuse (its rate limits,
-quota, count or cap are reached and the frame is not more informative: `CollectionStore.
-could_keep`), and hands the others to a small best-first queue: when it is full, a candidate
-takes the place of the least informative waiting one, or is dropped; either way one is counted
-as dropped, and the writer takes the most informative first. The writer thread makes the
-model's view, the image signature and both JPEGs, and offers them to the `CollectionStore`,
-which applies the limits.
+In the run's result thread (tfedge.edge.live.results), `emit` only decides whether a frame is a
+candidate, from the result alone (a few comparisons), skips a candidate the store would surely
+refuse (its rate limits, quota, count or cap are reached and the frame is not more informative:
+`CollectionStore.could_keep`), and hands the others to a small best-first queue: when it is
+full, a candidate takes the place of the least informative waiting one, or is dropped; either
+way one is counted as dropped, and the writer takes the most informative first. The writer
+thread makes the model's view, the image signature and both JPEGs, and offers them to the
+`CollectionStore`, which applies the limits.
 
 Reasons (tfedge.edge.collection.REASONS), first match wins:
 - label_change: the frame on which the stable label changes (not the first stable label);
@@ -168,7 +168,7 @@ class CollectSink:
         # the latest TIMINGS_KEPT times (a long run must not grow without bound)
         self.emit_ms: deque[float] = deque(maxlen=TIMINGS_KEPT)
         self.write_ms: deque[float] = deque(maxlen=TIMINGS_KEPT)  # the writer's time per candidate
-        self.emit_total_ms = 0.0  # all emits, on the inference thread
+        self.emit_total_ms = 0.0  # all emits, on the run's result thread
         self.writer_cpu_ms = 0.0  # the writer thread's own CPU time, all of it
         self.stopped: str | None = None
         self.model_sha256 = ""

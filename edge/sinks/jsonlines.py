@@ -4,7 +4,7 @@ Lines are written by a writer thread, so a slow reader of stdout never stalls in
 writes in batches: whatever results arrived while it wrote or slept, then it sleeps `batch_s`
 (20 ms), so at hundreds of frames a second a line costs no thread wake-up and no write call of
 its own; a line reaches the reader at most `batch_s` after its frame was classified (plus the
-write). Up to `backlog` lines wait in memory; beyond that the inference loop waits (nothing is
+write). Up to `backlog` lines wait in memory; beyond that the result stage waits (nothing is
 dropped).
 """
 

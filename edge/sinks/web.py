@@ -112,7 +112,7 @@ class JpegPublisher:
         return self._wanted
 
     def offer(self, frame, result: dict) -> None:
-        """Called for every frame by the inference loop; copies it only when the encoder wants one."""
+        """Called for every frame by the result stage; copies it only when the encoder wants one."""
         if not self._wanted or frame is None:
             return
         with self._lock:
