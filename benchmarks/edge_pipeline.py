@@ -101,7 +101,8 @@ def ratio_line(name: str, values: list[float], goal: str) -> str:
     return f"  {name:<44} {statistics.median(values):6.3f}  (rounds: {shown})  goal {goal}"
 
 
-def measure_video(model: Path, video: Path, threads: str, rounds: int, broker_port: int) -> None:
+def measure_video(model: Path, video: Path, size: tuple[int, int], threads: str, rounds: int,
+                  broker_port: int) -> None:
     runs = loops(model, video, threads, broker_port)
     results: dict[str, list[dict]] = {name: [] for name in runs}
     for round_number in range(rounds):
@@ -140,8 +141,13 @@ def measure_video(model: Path, video: Path, threads: str, rounds: int, broker_po
         return result["peak_rss_mb"]
 
     print("ratios, within each round:")
-    print(ratio_line("tfedge FPS / tutorial loop FPS", ratios("tfedge", "tutorial", fps), ">= 1.4"))
-    print(ratio_line("tfedge FPS / MediaPipe FPS", ratios("tfedge", "mediapipe", fps), ">= 1.8"))
+    # the issue sets these two at 1280x720 only (at 640x480 the raw invoke rate itself is about
+    # 1.3x the tutorial's with one interpreter thread here)
+    at_720p = size == (1280, 720)
+    print(ratio_line("tfedge FPS / tutorial loop FPS", ratios("tfedge", "tutorial", fps),
+                     ">= 1.4" if at_720p else "(>= 1.4 at 1280x720 only)"))
+    print(ratio_line("tfedge FPS / MediaPipe FPS", ratios("tfedge", "mediapipe", fps),
+                     ">= 1.8" if at_720p else "(>= 1.8 at 1280x720 only)"))
     print(ratio_line("tfedge FPS / raw invoke rate", ratios("tfedge", "raw", fps), ">= 0.95"))
     print(ratio_line("  its invoke() in the run / bare invoke()",
                      [t["mean_inference_ms"] * r["fps"] / 1000
@@ -161,8 +167,9 @@ def measure_video(model: Path, video: Path, threads: str, rounds: int, broker_po
     print(ratio_line("+serve+mqtt FPS / tfedge FPS", ratios("+serve+mqtt", "tfedge", fps), ">= 0.97"))
     print(ratio_line("+serve+mqtt CPU per frame / tfedge's", ratios("+serve+mqtt", "tfedge", per_frame_ms),
                      "<= 1.03"))
+    print(ratio_line("+serve+mqtt peak RSS / tfedge's", ratios("+serve+mqtt", "tfedge", rss), "<= 1.03"))
     print(ratio_line("+serve+mqtt peak RSS / tutorial loop's", ratios("+serve+mqtt", "tutorial", rss),
-                     "<= 1.0"))
+                     "(<= 1.0 as plain tfedge's)"))
 
 
 def measure_live(model: Path, video: Path, threads: str, rounds: int) -> None:
@@ -220,7 +227,7 @@ def main() -> None:
                 video = textured_video(width, height, frames=FRAMES)
                 print(f"\n== {model.parent.name}/{model.name}, {video.name} ({FRAMES} frames "
                       f"{width}x{height}), threads {args.threads}", flush=True)
-                measure_video(model, video, args.threads, args.rounds, port)
+                measure_video(model, video, (width, height), args.threads, args.rounds, port)
             if args.live != "no":
                 slow, video = plain_model(resnet_float32(152, 224)), textured_video(1280, 720, frames=300)
                 print(f"\n== live: {slow.parent.name}/{slow.name} (ResNet152 float32, 224x224) on "
