@@ -3,10 +3,12 @@
 The inference thread hands over the raw output of each invoke() and goes straight on to the next
 frame. This thread makes the scores, smooths them, builds the result (top-k, margin, events,
 live stats; the keys are listed in tfedge.edge.sinks) and hands it to every sink, in the order
-the frames were classified, while the interpreter runs the next frame: that work is about 50 us a
-frame, cache-cold after an invoke(), 3% of a MobileNetV2 frame on the 2-core machine
-(benchmarks/edge_pipeline.py). One classified frame at most waits for it; beyond that the
-inference thread waits (a picture is 2.7 MB at 720p).
+the frames were classified, while the interpreter runs the next frame. Done by the inference
+thread itself, that work took about 50 us a frame, cache-cold after an invoke(): 3% of a
+MobileNetV2 frame on the 2-core machine (timestamps around each step of the loop, 720p; the
+classifier's share of the run in invoke() went from 0.955 to 0.975, benchmarks/edge_pipeline.py).
+One classified frame at most is in the stage; the next one waits for it (a picture is 2.7 MB at
+720p).
 
 A sink asking the run to stop (`stop_requested`) ends it after its result: results of frames
 classified meanwhile are dropped. A sink that raises stops the stage; `error` holds the exception
