@@ -59,6 +59,7 @@ def bench_one(model, backend: Backend, threads: int, runs: int, warmup: int = 5)
 def pipeline_fps(model, backend: Backend, threads: int, video, frames: int) -> float:
     """FPS of the whole pipeline `tfedge run --headless` uses (capture thread decoding and
     preprocessing, inference loop) on a video file, every frame classified, no outputs."""
+    from tfedge.edge.cores import CorePlan, core_split
     from tfedge.edge.live.capture import Capture
     from tfedge.edge.live.pipeline import RunOptions, run_pipeline
     from tfedge.edge.live.sources import make_source
@@ -66,12 +67,13 @@ def pipeline_fps(model, backend: Backend, threads: int, video, frames: int) -> f
     from tfedge.edge.threads import decode_threads, limit_opencv_threads
 
     limit_opencv_threads()
-    classifier = Classifier(model, num_threads=threads, backend=backend)
-    source = make_source(str(video), decode_threads=decode_threads(threads))
-    source.open()
-    sinks: list = []  # no outputs, so no pictures kept: tensors queued, as in `tfedge run --headless`
-    capture = Capture(source, prepare=classifier.prepare, keep_images=frames_needed(sinks)).start()
-    return run_pipeline(classifier, capture, sinks, RunOptions(max_frames=frames))["fps"]
+    with CorePlan(core_split(threads)) as cores:  # as `tfedge run` places its threads
+        classifier = cores.interpreter(lambda: Classifier(model, num_threads=threads, backend=backend))
+        source = make_source(str(video), decode_threads=decode_threads(threads))
+        source.open()
+        sinks: list = []  # no outputs, so no pictures kept: tensors queued, as in `tfedge run --headless`
+        capture = Capture(source, prepare=classifier.prepare, keep_images=frames_needed(sinks)).start()
+        return run_pipeline(classifier, capture, sinks, RunOptions(max_frames=frames), cores=cores)["fps"]
 
 
 def format_table(rows: list[BenchRow]) -> str:

@@ -15,20 +15,17 @@ from tfedge.errors import ExitCode
 __all__ = ["add_arguments", "run"]  # add_arguments: run_options', stdlib only
 
 
-def load_classifier(args: argparse.Namespace, command: str = "run"):
-    """The Classifier for the model options; warnings become one `warning:` line on stderr."""
+def load_classifier(args: argparse.Namespace, cores, command: str = "run"):
+    """The Classifier for the model options, its interpreter's threads on the interpreter's cores
+    (`cores`: a tfedge.edge.cores.CorePlan); warnings become one `warning:` line on stderr."""
     from tfedge.edge.classify import open_classifier
-    from tfedge.edge.interpreter import check_threads
-    from tfedge.edge.threads import limit_opencv_threads, resolve_threads
 
-    args.threads = check_threads(resolve_threads(args.threads))
-    limit_opencv_threads()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        classifier = open_classifier(args.model, num_threads=args.threads, backend=args.backend,
-                                     edgetpu=args.edgetpu, fallback_cpu=args.fallback_cpu,
-                                     device=args.edgetpu_device,
-                                     log=lambda message: print(message, file=sys.stderr))
+        classifier = cores.interpreter(lambda: open_classifier(
+            args.model, num_threads=args.threads, backend=args.backend, edgetpu=args.edgetpu,
+            fallback_cpu=args.fallback_cpu, device=args.edgetpu_device,
+            log=lambda message: print(message, file=sys.stderr)))
     for warning in caught:
         print(f"tfedge {command}: warning: {warning.message}", file=sys.stderr)
     return classifier
@@ -71,6 +68,20 @@ def _exit_code(received_signal: int | None) -> ExitCode:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tfedge.edge.cores import CorePlan, core_split
+    from tfedge.edge.interpreter import check_threads
+    from tfedge.edge.threads import limit_opencv_threads, resolve_threads
+
+    settings = run_settings(args)
+    collect_settings(args)  # bad --collect options end the run before anything starts
+    check_opencv(args.headless)
+    args.threads = check_threads(resolve_threads(args.threads))
+    limit_opencv_threads()
+    with CorePlan(core_split(args.threads)) as cores:  # this thread's cores as they were after
+        return _run(args, cores, *settings)
+
+
+def _run(args: argparse.Namespace, cores, options, request, trigger) -> int:
     from functools import partial
 
     from tfedge.edge.live.capture import Capture, open_with_retry
@@ -84,17 +95,15 @@ def run(args: argparse.Namespace) -> int:
     from tfedge.edge.threads import decode_threads
     from tfedge.errors import UsageError
 
-    options, request, trigger = run_settings(args)
-    collect_settings(args)  # bad --collect options end the run before anything starts
-    check_opencv(args.headless)
-    classifier = load_classifier(args)
+    classifier = load_classifier(args, cores)
     unknown = [label for label in args.on if label not in classifier.labels]
     if unknown:
         more = " ..." if len(classifier.labels) > 20 else ""
         raise UsageError(f"--on {unknown[0]!r} is not a label of this model; its labels are: "
                          + ", ".join(classifier.labels[:20]) + more)
     threads = "default" if args.threads is None else args.threads
-    print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads})",
+    placed = f"; {cores.describe()}" if cores.split is not None else ""
+    print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads}{placed})",
           file=sys.stderr, flush=True)
     source = make_source(args.source, request, at_least=model_size(classifier.card),
                          decode_threads=decode_threads(args.threads))
@@ -116,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         sinks += build_network_sinks(args, collect)
         info = {"model": str(classifier.model.path), "backend": str(classifier.backend),
                 "labels": list(classifier.labels), "source": description}
-        models = HotSwap(classifier, args.model, lambda _path: load_classifier(args), args.on)
+        models = HotSwap(classifier, args.model, lambda _path: load_classifier(args, cores), args.on)
         info["model_sha256"] = models.sha256
         capture = Capture(source, prepare=models.prepare, realtime=args.realtime,
                           keep_images=partial(frames_needed, sinks)).start()
@@ -124,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         models.start()
         try:
             summary = run_pipeline(classifier, capture, sinks, options, stop=signals.stop, info=info,
-                                   models=models)
+                                   models=models, cores=cores)
         finally:
             models.stop()
     if not headless:

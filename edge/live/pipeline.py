@@ -37,15 +37,20 @@ class RunOptions:
 
 
 def run_pipeline(classifier: Classifier, capture: Capture, sinks: list, options: RunOptions = RunOptions(),
-                 stop: threading.Event | None = None, info: dict | None = None, models=None) -> dict:
+                 stop: threading.Event | None = None, info: dict | None = None, models=None,
+                 cores=None) -> dict:
     """Classify frames from a started `capture` until it ends, `stop` is set, `max_frames` is
     reached or a sink sets `stop_requested`. Closes every sink with the summary and returns it.
 
     `models`: a tfedge.edge.live.hot_swap.HotSwap that may hand over a new classifier between
     two frames (the capture must prepare with its `prepare`); None: `classifier` throughout.
+    `cores`: a tfedge.edge.cores.CorePlan; once the result stage runs, every other thread of the
+    process moves to its helper cores (None: threads run where the OS puts them).
     """
     stop = stop or threading.Event()
     results = ResultStage(sinks, options, capture, info, None if models is None else models.pop_event)
+    if cores is not None:
+        cores.place_helpers()  # the last helper thread of the run has started
     stopped_by, classified = "end of source", 0
     try:
         while True:

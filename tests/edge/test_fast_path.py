@@ -141,7 +141,7 @@ def test_run_with_threads_auto_names_the_count_it_chose(capsys, tflite_models, l
                  "--threads", "auto", "--max-frames", "3"])
     captured = capsys.readouterr()
     assert code == 0 and json.loads(captured.out.splitlines()[-1])["summary"]["frames"] == 3
-    assert f"(threads: {auto_threads()})" in captured.err
+    assert f"(threads: {auto_threads()}" in captured.err  # and, split, where its threads run
     source = json.loads(captured.err.split("tfedge run: source ", 1)[1].splitlines()[0])
     if hasattr(cv2, "CAP_PROP_N_THREADS"):
         assert source["decode_threads"] == decode_threads(auto_threads())
