@@ -5,9 +5,9 @@ inference thread and the interpreter's own worker threads) on the first N of the
 thread (capture, the result stage, the sinks' threads, the hot-swap watcher) on the others.
 Left to itself, Linux often wakes a helper thread on the core where the interpreter is running,
 so the helper's few dozen microseconds a frame are taken out of `invoke()`: on the 2-core
-machine, `tfedge run --threads 1` on the 1280x720 video classified 1-4% more frames a second with
-the split (4 alternating pairs, 583-612 against 607-618 FPS; its `invoke()` 1.58-1.61 ms
-against 1.59-1.66), and benchmarks/edge_pipeline.py measures it against the raw invoke rate.
+machine, `tfedge run --threads 1` on the 1280x720 video classified 2.9% more frames a second with
+the split (median of 6 alternating pairs, 1.006-1.037x; its `invoke()` 0.982x as long);
+benchmarks/edge_pipeline.py measures the whole run against the raw invoke rate.
 
 Linux only (there `sched_setaffinity` takes a thread's id); elsewhere, with the backend's own
 thread count (`--threads` not given) or with as many threads as cores, nothing is pinned.
