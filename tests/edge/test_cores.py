@@ -116,3 +116,32 @@ def test_tfedge_run_says_where_its_threads_run_and_gives_the_cores_back(capsys, 
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video), "--headless",
                  "--max-frames", "3"])
     assert code == 0 and "(threads: default)" in capsys.readouterr().err  # the backend's: no pinning
+
+
+@LINUX_TWO_CORES
+def test_the_interpreters_own_worker_threads_stay_on_its_cores(tflite_models):
+    """As on a 4-core Pi with `--threads 3`: the interpreter's workers (made when its tensors are
+    allocated) start on the interpreter's cores and are not moved to the helpers' with the rest."""
+    split = CoreSplit(frozenset({min(os.sched_getaffinity(0))}),
+                      frozenset(os.sched_getaffinity(0)) - {min(os.sched_getaffinity(0))})
+    seen = {}
+
+    def inference_thread():
+        with CorePlan(split) as cores:
+            before = set(os.listdir("/proc/self/task"))
+            classifier = cores.interpreter(lambda: Classifier(tflite_models["float32"], num_threads=2))
+            workers = [int(t) for t in set(os.listdir("/proc/self/task")) - before]
+            helper = threading.Thread(target=threading.Event().wait, args=(5,), daemon=True)
+            helper.start()  # a helper started after the interpreter, as capture is
+            cores.place_helpers()
+            seen["workers"] = [os.sched_getaffinity(w) for w in workers]
+            seen["helper"] = os.sched_getaffinity(helper.native_id)
+            seen["interpreter threads"] = cores._interpreter_threads
+            del classifier
+
+    thread = threading.Thread(target=inference_thread)
+    thread.start()
+    thread.join(60)
+    assert seen["workers"] and all(cores == split.interpreter for cores in seen["workers"])
+    assert len(seen["interpreter threads"]) == len(seen["workers"])
+    assert seen["helper"] == split.helpers
