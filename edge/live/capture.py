@@ -104,9 +104,10 @@ class Capture:
         backoff: delays between reconnect attempts of a live source.
         queue_size: frames a file source may read ahead. None: 1 with pictures (one frame is
             decoded and waits while one is classified; more costs 2.7 MB a 720p frame),
-            TENSORS_AHEAD without. The next frame is decoded only once the one before was
-            taken, so at most 1 + 1 decoded frames are alive in capture at any time with
-            pictures, the one being classified besides.
+            TENSORS_AHEAD without; an explicit size serves both). The next frame is decoded
+            only once one read ahead was taken, so with pictures at most queue_size + 1 decoded
+            frames are alive here and in the inference loop, the classified one included (the
+            result stage holds one more while its sinks are given it).
         keep_images: False: queued file frames carry their tensor only (no sink needs pictures).
             A function: asked before each queued frame is read (True while a sink needs pictures,
             such as a web page with a viewer); the read-ahead is TENSORS_AHEAD while it says
@@ -205,7 +206,7 @@ class Capture:
                 self._latest = item
                 self._condition.notify_all()
             return
-        self._queue.put(item)  # never more than queue_size: each frame took a token from _room
+        self._queue.put(item)  # never more than the read-ahead: each frame took a token from _room
 
     def _reconnect(self) -> bool:
         self.log(f"tfedge run: source {self.source.describe().get('source')} stopped delivering "
