@@ -16,6 +16,7 @@ thread count (`--threads` not given) or with as many threads as cores, nothing i
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,18 +32,12 @@ class CoreSplit:
 def core_split(interpreter_threads: int | None, allowed: set[int] | None = None) -> CoreSplit | None:
     """The split for `interpreter_threads` among the `allowed` cores (default: this process's
     affinity); None when there is nothing to split or no way to pin threads here."""
-    if interpreter_threads is None or not hasattr(os, "sched_setaffinity") or not _per_thread():
-        return None
+    if interpreter_threads is None or not sys.platform.startswith("linux"):
+        return None  # elsewhere sched_setaffinity, if there, does not take a thread's id
     cores = sorted(os.sched_getaffinity(0) if allowed is None else allowed)
     if not 1 <= interpreter_threads < len(cores):
         return None
     return CoreSplit(frozenset(cores[:interpreter_threads]), frozenset(cores[interpreter_threads:]))
-
-
-def _per_thread() -> bool:
-    import sys
-
-    return sys.platform.startswith("linux")  # Linux: the id given to sched_setaffinity is a thread's
 
 
 def _pin(thread_id: int, cores: frozenset[int]) -> bool:

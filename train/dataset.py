@@ -11,7 +11,6 @@ skipped with their reason before the split, so no epoch ever meets a bad file.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from tfedge.edge.card import ModelCard
 from tfedge.edge.labelled import list_classes, load_pixels
 from tfedge.edge.preprocess import decode_image
+from tfedge.edge.threads import cores
 from tfedge.errors import DataError
 
 # Batches the input pipeline keeps ready ahead of the training step.
@@ -221,7 +221,7 @@ def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, traini
             x = tf.clip_by_value(augment(x, training=True), 0.0, 255.0)
         return (x, *rest)
 
-    dataset = dataset.map(to_float, num_parallel_calls=os.cpu_count() or 1, deterministic=True)
+    dataset = dataset.map(to_float, num_parallel_calls=cores(), deterministic=True)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     # no autotuning: its thread is joined when Keras drops an epoch's iterator, and that stalls

@@ -102,8 +102,9 @@ def _run(args: argparse.Namespace, cores, options, request, trigger) -> int:
         raise UsageError(f"--on {unknown[0]!r} is not a label of this model; its labels are: "
                          + ", ".join(classifier.labels[:20]) + more)
     threads = "default" if args.threads is None else args.threads
-    placed = f"; {cores.describe()}" if cores.split is not None else ""
-    print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads}{placed})",
+    placed = cores.describe()
+    print(f"tfedge run: {classifier.model.path} on {classifier.backend} (threads: {threads}"
+          f"{'; ' + placed if placed else ''})",
           file=sys.stderr, flush=True)
     source = make_source(args.source, request, at_least=model_size(classifier.card),
                          decode_threads=decode_threads(args.threads))
