@@ -4,10 +4,11 @@ Live sources (cameras, streams) and `realtime` files keep only the latest frame:
 yet taken when a newer one arrives is dropped and counted, so results never lag behind reality.
 Their frames are handed over as decoded: only the frame the classifier takes is preprocessed
 (by it, straight into the interpreter's input buffer), so a dropped frame costs only its decode.
-Sources read through OpenCV are grabbed (decoded) but converted to BGR (for an MJPEG camera:
-JPEG-decoded) only when the classifier is expected back before the next frame arrives, judged
-from how long it took with the frames before; a frame grabbed unconverted is converted at once
-when the classifier asks for it, so a dropped frame costs only its grab.
+Sources that grab and convert apart (OpenCV's; picamera2's, whose lores stream is YUV420) are
+grabbed (decoded) but converted to BGR (for an MJPEG camera: JPEG-decoded) only when the
+classifier is expected back before the next frame arrives, judged from how long it took with
+the frames before; a frame grabbed unconverted is converted at once when the classifier asks for
+it, so a dropped frame costs only its grab.
 Other file sources hand over every frame through a short queue, each preprocessed here while the
 one before is classified; when no sink needs the pictures, only the tensors wait (150 KB for a
 224x224 model against 2.7 MB for a 720p frame), so the queue can be long enough to ride out the
@@ -99,7 +100,9 @@ class Capture:
     Args:
         source: an opened source (see tfedge.edge.live.sources).
         prepare: frame -> input tensor, run in the capture thread for queued file frames (None, and
-            for live frames: no tensor; the classifier prepares the frame it takes).
+            for live frames: no tensor; the classifier prepares the frame it takes): a
+            classifier's `prepare` (the frame's `prepared_for` is that classifier), or one that
+            returns (classifier, tensor) when it picks the classifier frame by frame (HotSwap).
         realtime: for a file, pace reading at the file's frame rate and keep only the latest frame.
         backoff: delays between reconnect attempts of a live source.
         queue_size: frames a file source may read ahead. None: 1 with pictures (one frame is
@@ -248,9 +251,7 @@ class Capture:
                     timestamp = time.time()
                     # live: the frame may be dropped unseen, so the inference thread prepares the
                     # one it takes; queued files: every frame is classified, prepared here meanwhile
-                    prepare = self.prepare if not self.latest_only else None
-                    tensor = prepare(image) if prepare is not None else None
-                    owner = getattr(self.prepare, "__self__", None) if tensor is not None else None
+                    owner, tensor = self._prepared(image) if not self.latest_only else (None, None)
                     kept = image if keep or tensor is None else None
                     self._hand_over(Frame(index, kept, tensor, timestamp, owner))
                     image = kept = None  # not alive while the next frame is decoded
@@ -268,6 +269,15 @@ class Capture:
                 self._hand_over(END)
             else:
                 self._put_end()
+
+    def _prepared(self, image: np.ndarray) -> tuple[object, np.ndarray | None]:
+        """(the classifier a tensor is for, the tensor) made by `prepare`; (None, None) without."""
+        if self.prepare is None:
+            return None, None
+        made = self.prepare(image)
+        if isinstance(made, tuple):
+            return made  # the preparer chose the classifier (HotSwap.prepare)
+        return getattr(self.prepare, "__self__", None), made  # a classifier's own prepare
 
     def _grab(self, index: int) -> tuple[bool, np.ndarray | None]:
         """Grab the next frame; convert it now only when the classifier will want it before the

@@ -135,7 +135,7 @@ class HotSwap:
         switching models first when a checked one is ready (the event then belongs to this
         frame's result). Called by the inference thread between frames."""
         change = None
-        prepared_for, tensor = item.tensor if isinstance(item.tensor, tuple) else (None, None)
+        prepared_for, tensor = item.prepared_for, item.tensor
         with self._lock:
             ready = self._ready
             if ready is not None and item.image is None and prepared_for is self._active[0]:

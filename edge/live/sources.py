@@ -286,8 +286,10 @@ class PiCameraSource:
     Given `at_least` (the model's input), a second "lores" stream, scaled by the Pi's ISP to the
     smallest size at least that large (`lores_size`, YUV420: the format Pi 4 and Pi 5 both
     offer), comes with every main frame as its `model_view` (`tfedge.edge.preprocess.ModelView`):
-    the classifier reads that, the window and web view show the main stream. Tested through a
-    stand-in for picamera2 only; untested on a Pi.
+    the classifier reads that, the window and web view show the main stream. Like the OpenCV
+    sources it grabs (`grab`) and converts (`retrieve`: the lores stream's YUV420 to BGR) apart, so
+    a frame the live capture drops is never converted. Tested through a stand-in for picamera2
+    only; untested on a Pi.
     """
 
     live = True
@@ -299,6 +301,7 @@ class PiCameraSource:
         self.at_least = at_least
         self.lores: tuple[int, int] | None = None
         self.camera = None
+        self._grabbed: tuple[np.ndarray, np.ndarray | None] | None = None  # (main, lores YUV) last grabbed
 
     def open(self) -> None:
         self.release()
@@ -324,23 +327,36 @@ class PiCameraSource:
         self.camera = camera
 
     def read(self) -> tuple[bool, np.ndarray | None]:
+        return self.retrieve() if self.grab() else (False, None)
+
+    def grab(self) -> bool:
+        """Take the next frame of both streams, the lores one left in YUV420 (`retrieve` converts)."""
+        self._grabbed = None
         if self.camera is None:
-            return False, None
+            return False
         try:
             if self.lores:
                 (frame, small), _ = self.camera.capture_arrays(["main", "lores"])  # one moment, both sizes
             else:
                 frame, small = self.camera.capture_array("main"), None
         except (RuntimeError, OSError):
-            return False, None
+            return False
         if frame is None:
+            return False
+        self._grabbed = (frame[:, :, :3] if frame.ndim == 3 and frame.shape[2] == 4 else frame, small)
+        return True
+
+    def retrieve(self) -> tuple[bool, np.ndarray | None]:
+        """The frame last grabbed, as BGR, with the lores stream converted to BGR as its model view."""
+        if self._grabbed is None:
             return False, None
-        frame = frame[:, :, :3] if frame.ndim == 3 and frame.shape[2] == 4 else frame
+        frame, small = self._grabbed
         if small is None:
             return True, frame
         return True, ModelView.of(frame, cv2.cvtColor(small, cv2.COLOR_YUV2BGR_I420))
 
     def release(self) -> None:
+        self._grabbed = None
         if self.camera is not None:
             try:
                 self.camera.stop()

@@ -86,11 +86,11 @@ def test_reload_on_request_and_the_next_frame_is_prepared_for_the_new_model(tfli
     current = Classifier(path)
     swap = HotSwap(current, path, Classifier, poll_s=3600, log=lambda _line: None).start()
     try:
-        frame = type("Frame", (), {"image": None, "tensor": None})()
+        frame = type("Frame", (), {"image": None, "tensor": None, "prepared_for": None})()
         import numpy as np
 
         frame.image = np.zeros((64, 64, 3), np.uint8)
-        frame.tensor = swap.prepare(frame.image)  # prepared by the capture thread for model 0
+        frame.prepared_for, frame.tensor = swap.prepare(frame.image)  # by the capture thread, for model 0
         # the file's bytes are replaced in place (same identity would need a reload request)
         install(tflite_models["int8"].read_bytes(), path)
         swap.request_reload()
@@ -101,8 +101,8 @@ def test_reload_on_request_and_the_next_frame_is_prepared_for_the_new_model(tfli
         assert change["type"] == "model_change" and tensor is None  # prepared for the old model: again
         assert model_sha256(classifier) == swap.sha256 == change["sha256"] != model_sha256(current)
         assert swap.pop_event() is None
-        frame.tensor = swap.prepare(frame.image)
-        assert swap.input_for(frame)[1] is frame.tensor[1]
+        frame.prepared_for, frame.tensor = swap.prepare(frame.image)
+        assert frame.prepared_for is classifier and swap.input_for(frame)[1] is frame.tensor
     finally:
         swap.stop()
 
@@ -127,23 +127,27 @@ def test_frames_queued_without_pictures_are_classified_by_the_model_they_were_pr
             time.sleep(0.05)
         return swap._ready[0]
 
+    def prepared(index):  # as the capture thread queues a frame without its picture
+        owner, tensor = swap.prepare(image)
+        return Frame(index, None, tensor, 0.0, owner)
+
     try:
         image = np.zeros((64, 64, 3), np.uint8)
-        queued = [Frame(i, None, swap.prepare(image), 0.0, swap) for i in range(3)]
+        queued = [prepared(i) for i in range(3)]
         install(tflite_models["int8"].read_bytes(), path)
         swap.request_reload()
         waiting = wait_for_ready()
-        later = Frame(3, None, swap.prepare(image), 0.0, swap)
-        assert later.tensor[0] is waiting  # prepared for the model about to take over
+        later = prepared(3)
+        assert later.prepared_for is waiting  # prepared for the model about to take over
         install(tflite_models["float32"].read_bytes(), path)  # a newer file meanwhile
         swap.request_reload()
         time.sleep(1.0)
         assert swap._ready[0] is waiting  # not replaced: frames are prepared for it already
         for frame in queued:
             classifier, tensor, change = swap.input_for(frame)
-            assert classifier is current and tensor is frame.tensor[1] and change is None
+            assert classifier is current and tensor is frame.tensor and change is None
         classifier, tensor, change = swap.input_for(later)
-        assert classifier is waiting and tensor is later.tensor[1] and change["type"] == "model_change"
+        assert classifier is waiting and tensor is later.tensor and change["type"] == "model_change"
         newest = wait_for_ready()  # the request made while it waited is carried out now
         assert newest is not waiting and model_sha256(newest) == model_sha256(current)
     finally:

@@ -313,3 +313,44 @@ def test_capture_hands_the_lores_stream_to_a_real_classifier(monkeypatch, tflite
     scores = classifier.classify(item.image).scores
     assert np.array_equal(scores, classifier.classify(item.image.model_view).scores)
     assert not np.array_equal(scores, classifier.classify(np.asarray(item.image)).scores)
+
+
+def test_a_dropped_picamera2_frame_is_never_converted(monkeypatch):
+    """The live capture grabs every picamera2 frame (100 FPS here) but converts the lores stream's
+    YUV420 to BGR only for frames the classifier (30 ms a frame) takes: dropped ones cost nothing."""
+    import threading
+
+    from tfedge.edge.live.capture import END, Capture
+
+    class PacedLores(FakeLoresPicamera2):  # a camera delivers a frame every 10 ms, no faster
+        def capture_arrays(self, names):
+            threading.Event().wait(0.01)
+            return super().capture_arrays(names)
+
+    conversions, grabs, convert = [], [], cv2.cvtColor
+
+    def counting_cvtColor(image, code, *args):  # noqa: N802 - OpenCV's name, counted
+        if code == cv2.COLOR_YUV2BGR_I420:
+            conversions.append(image.shape)
+        return convert(image, code, *args)
+
+    class CountingGrabs(PacedLores):
+        def capture_arrays(self, names):
+            grabs.append(names)
+            return super().capture_arrays(names)
+
+    monkeypatch.setattr(cv2, "cvtColor", counting_cvtColor)
+    monkeypatch.setitem(sys.modules, "picamera2", types.SimpleNamespace(Picamera2=CountingGrabs))
+    source = PiCameraSource(at_least=(96, 96))
+    source.open()
+    capture = Capture(source).start()
+    taken = []
+    while len(taken) < 10 and (item := capture.get(timeout=1.0)) is not END:
+        if item is not None:
+            taken.append(item)
+            threading.Event().wait(0.03)  # the classifier's invoke()
+    capture.stop()
+    source.release()
+    assert len(taken) == 10 and capture.dropped_frames >= 10 and len(grabs) >= 20
+    assert all(item.image.model_view.shape == (96, 128, 3) for item in taken)
+    assert len(conversions) <= len(taken) + 3  # a frame converted but not taken is a misjudgement
