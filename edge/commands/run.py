@@ -15,7 +15,7 @@ from tfedge.errors import ExitCode
 __all__ = ["add_arguments", "run"]  # add_arguments: run_options', stdlib only
 
 
-def load_classifier(args: argparse.Namespace, cores, command: str = "run"):
+def load_classifier(args: argparse.Namespace, cores):
     """The Classifier for the model options, its interpreter's threads on the interpreter's cores
     (`cores`: a tfedge.edge.cores.CorePlan); warnings become one `warning:` line on stderr."""
     from tfedge.edge.classify import open_classifier
@@ -27,7 +27,7 @@ def load_classifier(args: argparse.Namespace, cores, command: str = "run"):
             fallback_cpu=args.fallback_cpu, device=args.edgetpu_device,
             log=lambda message: print(message, file=sys.stderr)))
     for warning in caught:
-        print(f"tfedge {command}: warning: {warning.message}", file=sys.stderr)
+        print(f"tfedge run: warning: {warning.message}", file=sys.stderr)
     return classifier
 
 
