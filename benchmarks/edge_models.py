@@ -8,7 +8,10 @@ carries its scaling as the first layer, and the int8 file has uint8 input and ou
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -52,7 +55,20 @@ def _build_int8(path: Path, application: str, size: int, classes: int, backbone:
                 quantize: bool = True, **options) -> None:
     """Build keras.applications.APPLICATION(weights=None) taking 0..255 pixels, convert it to
     full-integer int8 with uint8 input and output (`quantize`; else float32), and write it with a
-    tfedge card to `path`."""
+    tfedge card to `path`.
+
+    Built in a child process, so TensorFlow (about 1 GB) never loads into the benchmark's own:
+    Linux gives every process started after that a peak RSS (ru_maxrss) of at least the parent's,
+    which would hide the figures the benchmarks measure."""
+    arguments = json.dumps([str(path), application, size, classes, backbone, quantize, options])
+    subprocess.run([sys.executable, "-c", "import json, sys, edge_models; "
+                    "edge_models._build_here(*json.loads(sys.argv[1]))", arguments],
+                   cwd=Path(__file__).resolve().parent, check=True)
+
+
+def _build_here(path: str, application: str, size: int, classes: int, backbone: str, quantize: bool,
+                options: dict) -> None:
+    """`_build_int8` in this process (its child's)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
@@ -78,7 +94,7 @@ def _build_int8(path: Path, application: str, size: int, classes: int, backbone:
         converter.inference_output_type = tf.uint8
     card = ModelCard(labels=[f"class_{i}" for i in range(classes)], input_size=(size, size),
                      color_order="RGB", backbone=backbone, quantization="int8" if quantize else "float32")
-    write_bytes_atomic(path, embed_card(converter.convert(), card))
+    write_bytes_atomic(Path(path), embed_card(converter.convert(), card))
 
 
 def plain_model(model: Path) -> Path:
