@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from edge_common import measured_run, steady_run, tfedge_run
+from edge_common import cpu_note, measured_run, steady_run, tfedge_run
 from edge_models import mobilenet_v2_int8, plain_model, resnet_float32, textured_video
 
 HERE = Path(__file__).resolve().parent
@@ -241,8 +241,8 @@ def main() -> None:
             broker.terminate()
             broker.wait(10)
     load_after = os.getloadavg()
-    print(f"\nmachine: {os.cpu_count()} CPUs, load average (1 min) {load_before[0]:.2f} before and "
-          f"{load_after[0]:.2f} after; a shared machine, other jobs were running during these "
+    print(f"\nmachine: {os.cpu_count()} CPUs, {cpu_note()}, load average (1 min) {load_before[0]:.2f} "
+          f"before and {load_after[0]:.2f} after; a shared machine, other jobs were running during these "
           "runs, so figures are medians of alternating rounds")
 
 

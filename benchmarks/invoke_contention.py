@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from edge_common import cpu_note
 from edge_models import mobilenet_v2_int8, plain_model, textured_video
 
 KINDS = ("decode", "decode+tfedge", "decode+tutorial")
@@ -105,7 +106,8 @@ def main() -> None:
         ratios = [beside / alone for beside, alone in zip(times[kind], times["alone"])]
         print(f"  invoke() beside {kind:16s} / alone  {statistics.median(ratios):.3f}  (rounds: "
               + ", ".join(f"{ratio:.3f}" for ratio in ratios) + ")")
-    print(f"machine: {os.cpu_count()} CPUs, load average (1 min) {os.getloadavg()[0]:.2f} when it ended")
+    print(f"machine: {os.cpu_count()} CPUs, {cpu_note()}, "
+          f"load average (1 min) {os.getloadavg()[0]:.2f} when it ended")
 
 
 if __name__ == "__main__":
