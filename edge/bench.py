@@ -10,6 +10,7 @@ import numpy as np
 
 from tfedge.edge.classify import Classifier
 from tfedge.edge.interpreter import Backend
+from tfedge.edge.percentile import percentile
 
 
 @dataclass
@@ -52,7 +53,7 @@ def bench_one(model, backend: Backend, threads: int, runs: int, warmup: int = 5)
     classifier = Classifier(model, num_threads=threads, backend=backend)
     times = invoke_times_ms(classifier, runs, warmup)
     return BenchRow(backend.name, backend.version, threads, runs,
-                    round(float(np.percentile(times, 50)), 3), round(float(np.percentile(times, 95)), 3),
+                    round(percentile(times, 50), 3), round(percentile(times, 95), 3),
                     round(float(times.mean()), 3), round(1000.0 / float(times.mean()), 1))
 
 

@@ -57,12 +57,9 @@ class Backend:
 
 
 def _version(distribution: str) -> str:
-    from importlib import metadata
+    from tfedge.edge.distributions import version
 
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return version(distribution) or "unknown"
 
 
 def tflite_runtime_unsupported(version_info: tuple | None = None) -> str | None:

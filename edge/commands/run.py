@@ -149,7 +149,7 @@ def _run(args: argparse.Namespace, cores, options, request, trigger) -> int:
 def check_opencv(headless: bool) -> None:
     """Refuse (exit 8) an environment holding two OpenCV builds when a window may open; a warning
     line with --headless (the frames and results need only the cv2 module that is there)."""
-    from tfedge.edge.sinks.window import opencv_conflict
+    from tfedge.edge.opencv_builds import opencv_conflict
     from tfedge.errors import DependencyError
 
     conflict = opencv_conflict()
@@ -161,7 +161,8 @@ def check_opencv(headless: bool) -> None:
 
 def open_window(fullscreen: bool, show_top_k: bool):
     """The started WindowProcess, or None (said on stderr) where no window can open."""
-    from tfedge.edge.sinks.window import WindowProcess, display_available, installed_opencv, opencv_repair
+    from tfedge.edge.opencv_builds import installed_opencv, opencv_repair
+    from tfedge.edge.sinks.window import WindowProcess, display_available
 
     if not display_available():
         print("tfedge run: no display available; running headless (JSON lines)", file=sys.stderr)

@@ -167,7 +167,6 @@ def run_settings(args: argparse.Namespace):
     from tfedge.edge.live.pipeline import RunOptions
     from tfedge.edge.live.smoothing import SmoothingSettings
     from tfedge.edge.live.sources import CameraRequest
-    from tfedge.edge.sinks.triggers import TriggerSettings
     from tfedge.errors import UsageError
 
     if args.max_frames is not None and args.max_frames < 1:
@@ -186,6 +185,8 @@ def run_settings(args: argparse.Namespace):
         request = CameraRequest(args.width, args.height, args.fps)
         trigger = None
         if args.on or args.exec_command or args.snapshot_dir:
+            from tfedge.edge.sinks.triggers import TriggerSettings  # subprocess and fileio: 1.5 MB
+
             trigger = TriggerSettings(tuple(args.on), args.min_score, args.cooldown, args.exec_command,
                                       Path(args.snapshot_dir) if args.snapshot_dir else None)
     except ValueError as error:

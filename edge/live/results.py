@@ -29,6 +29,7 @@ import numpy as np
 from tfedge.edge.classify import top_k
 from tfedge.edge.live.capture import Capture, Frame
 from tfedge.edge.live.smoothing import Smoother
+from tfedge.edge.percentile import percentile
 
 
 @dataclass
@@ -76,8 +77,8 @@ class RunStats:
         return {
             "frames": self.frames,
             "fps": round(self.overall_fps(), 2),
-            "p50_inference_ms": round(float(np.percentile(times, 50)), 3),
-            "p95_inference_ms": round(float(np.percentile(times, 95)), 3),
+            "p50_inference_ms": round(percentile(times, 50), 3),
+            "p95_inference_ms": round(percentile(times, 95), 3),
             "mean_inference_ms": round(float(times.mean()), 3),
             "dropped_frames": capture.dropped_frames,
             "reconnects": capture.reconnects,

@@ -41,6 +41,7 @@ from tfedge.edge.collection import CollectedFrame
 from tfedge.edge.collection_store import CollectionStore, StoreLimits, feature, signature
 from tfedge.edge.digests import sha256_hex
 from tfedge.edge.model_file import read_model_file
+from tfedge.edge.percentile import percentile
 from tfedge.edge.preprocess import to_pixels
 from tfedge.edge.threads import lower_thread_priority
 from tfedge.errors import TfedgeError
@@ -320,11 +321,11 @@ class CollectSink:
         return {"collect": {
             "folder": str(self.settings.folder), "candidates": self.candidates,
             "skipped_early": self.skipped, "queue_dropped": self.dropped, "stopped": self.stopped,
-            "emit_p50_ms": round(float(np.percentile(times, 50)), 4),
-            "emit_p95_ms": round(float(np.percentile(times, 95)), 4),
+            "emit_p50_ms": round(percentile(times, 50), 4),
+            "emit_p95_ms": round(percentile(times, 95), 4),
             "emit_mean_ms": round(float(times.mean()), 4),
             "emit_total_ms": round(self.emit_total_ms, 3), "writer_cpu_ms": round(self.writer_cpu_ms, 3),
-            "write_p50_ms": round(float(np.percentile(writes, 50)), 4),
+            "write_p50_ms": round(percentile(writes, 50), 4),
             **self.store.facts()}}
 
     def close_writer(self) -> None:

@@ -1,4 +1,5 @@
-"""The real screen: whether one is there, the OpenCV build that can show it, and the window.
+"""The real screen: whether one is there, and the window (tfedge.edge.opencv_builds: the OpenCV
+builds that can show it).
 
 The window lives in a child process of its own (OpenCV's GUI build, Qt under X11/Xwayland): Qt
 ends the whole process when the display goes away, and a window process that ends lets the run
@@ -14,7 +15,6 @@ import platform
 import select
 import sys
 import time
-from importlib import metadata
 
 import cv2
 import numpy as np
@@ -29,35 +29,6 @@ KEY_POLL_SECONDS = 0.04  # keys and the close button are looked at after each fr
 PAINT_CHECK_SECONDS = 0.5  # after the first frame, time for Qt to paint; then a black window is mapped again
 PAINT_REPAIRS = 3
 MIN_SHOWN_WIDTH = 640  # smaller frames (a 96x96 model's test video) are enlarged for the screen
-OPENCV_DISTRIBUTIONS = ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
-                        "opencv-contrib-python-headless")
-
-
-def installed_opencv() -> list[str]:
-    """The OpenCV distributions installed in this environment (each brings its own `cv2`)."""
-    names = []
-    for name in OPENCV_DISTRIBUTIONS:
-        try:
-            metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-        names.append(name)
-    return names
-
-
-def opencv_repair(names: list[str]) -> str:
-    """The commands that leave only OpenCV's GUI build in this environment, replacing `names`."""
-    pip = f"{sys.executable} -m pip"
-    return f"{pip} uninstall -y {' '.join(names)} && {pip} install opencv-python"
-
-
-def opencv_conflict() -> str | None:
-    """One line naming the repair when more than one OpenCV build shares this environment, else None."""
-    names = installed_opencv()
-    if len(names) < 2:
-        return None
-    return (f"{' and '.join(names)} are both installed here and overwrite each other's cv2; repair with: "
-            f"{opencv_repair(names)}")
 
 
 def enlarged_for_screen(frame):

@@ -51,7 +51,8 @@ def test_parser_agrees_with_the_interpreter(tflite_models):
             assert tensor.name == detail["name"] and tensor.shape == list(detail["shape"])
             assert tensor.dtype == detail["dtype"].__name__
             scale, zero_point = detail["quantization"]
-            assert (tensor.scale[:1] or [0.0]) == [scale] and (tensor.zero_point[:1] or [0]) == [zero_point]
+            assert (list(tensor.scale[:1]) or [0.0]) == [scale]
+            assert (list(tensor.zero_point[:1]) or [0]) == [zero_point]
         ops = sorted(op["op_name"] for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE")
         assert sorted(op.name for op in parsed.main.operators) == ops
 

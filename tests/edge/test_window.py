@@ -350,7 +350,7 @@ def test_fullscreen_with_headless_is_refused(capsys, tflite_models, labelled_vid
 
 def test_two_opencv_builds_are_refused_naming_the_repair(capsys, tflite_models, labelled_video, monkeypatch):
     both = ["opencv-python", "opencv-python-headless"]
-    monkeypatch.setattr("tfedge.edge.sinks.window.installed_opencv", lambda: both)
+    monkeypatch.setattr("tfedge.edge.opencv_builds.installed_opencv", lambda: both)
     code = main(["run", str(tflite_models["int8"]), "--source", str(labelled_video)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 8 and len(err) == 1
@@ -385,6 +385,6 @@ def test_every_install_brings_the_gui_build_and_no_extra_brings_the_headless_one
     assert any(r.startswith("opencv-python>=") or r == "opencv-python" for r in requirements)
     assert not [r for r in requirements if r.startswith("opencv-python-headless")
                 or r.startswith("opencv-contrib-python")]
-    from tfedge.edge.sinks.window import installed_opencv
+    from tfedge.edge.opencv_builds import installed_opencv
 
     assert installed_opencv() == ["opencv-python"], "another OpenCV build is here: make install repairs it"
