@@ -69,6 +69,7 @@ def _exit_code(received_signal: int | None) -> ExitCode:
 
 def run(args: argparse.Namespace) -> int:
     from tfedge.edge.cores import CorePlan, core_split
+    from tfedge.edge.heap import limit_arenas
     from tfedge.edge.interpreter import check_threads
     from tfedge.edge.threads import limit_opencv_threads, resolve_threads
 
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     check_opencv(args.headless)
     args.threads = check_threads(resolve_threads(args.threads))
     limit_opencv_threads()
+    limit_arenas()
     with CorePlan(core_split(args.threads)) as cores:  # this thread's cores as they were after
         return _run(args, cores, *settings)
 

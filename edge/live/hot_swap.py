@@ -19,7 +19,6 @@ prepared for it. So no frame is classified by half a model.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 import threading
@@ -28,6 +27,7 @@ from collections import deque
 from pathlib import Path
 
 from tfedge.edge.digests import sha256_hex
+from tfedge.edge.heap import trim
 from tfedge.edge.self_test import run_self_test
 from tfedge.errors import TfedgeError
 
@@ -50,14 +50,6 @@ def model_sha256(classifier) -> str:
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _release_memory() -> None:
-    """Hand freed heap back to the OS (glibc keeps it otherwise, so RSS would creep up per swap)."""
-    try:  # the process's own symbols hold libc's (ctypes.util.find_library would cost 1.5 MB)
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass  # not glibc: nothing to trim
 
 
 class HotSwap:
@@ -171,7 +163,7 @@ class HotSwap:
                 return
             if self._retired is not None:
                 self._retired = None
-                _release_memory()
+                trim()
             if self._ready is not None:  # a checked model waits to take over: frames may be
                 waiting = waiting or requested  # prepared for it already, so none replaces it
                 continue

@@ -75,3 +75,33 @@ def test_folder_names_of_every_installer(tmp_path, monkeypatch):
     assert installed_versions(["foo-bar", "Baz-Qux", "absent"]) == {"foo-bar": "1.2.3", "Baz-Qux": "0.9"}
     assert installed_opencv() == ["opencv-python", "opencv-python-headless"]
     assert "pip uninstall -y opencv-python opencv-python-headless" in opencv_conflict()
+
+
+ARENAS_SCRIPT = """
+import ctypes, sys, threading
+import numpy as np
+from tfedge.edge.heap import limit_arenas
+limited = limit_arenas() if sys.argv[1] == "limit" else None
+start = threading.Barrier(8)
+def work():
+    start.wait()
+    for _ in range(200):
+        np.ones(300_000, np.uint8).sum()  # a large block from malloc, under contention
+threads = [threading.Thread(target=work) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(limited, flush=True)
+ctypes.CDLL(None).malloc_stats()  # glibc: one "Arena N:" block per arena, on stderr
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas: Linux only")
+def test_a_run_limits_malloc_to_two_arenas():
+    def arenas(mode):
+        run = subprocess.run([sys.executable, "-c", ARENAS_SCRIPT, mode], capture_output=True, text=True,
+                             timeout=60, check=True)
+        return run.stdout.strip(), run.stderr.count("Arena ")
+
+    limited, count = arenas("limit")
+    assert limited == "True" and 1 <= count <= 2
+    assert arenas("default")[1] > 2  # eight threads at once get arenas of their own without it
