@@ -5,6 +5,8 @@ const query = token ? "?token=" + encodeURIComponent(token) : "";
 const $ = (id) => document.getElementById(id);
 let state = null;
 let busy = false;
+let asked = 0;  // requests sent so far
+let shownAnswer = 0;  // the request whose answer the page shows
 let classNames = "";
 
 function frameUrl(id, view) {
@@ -114,6 +116,7 @@ function show(s) {
 async function call(path, body) {
   const options = body === undefined ? { cache: "no-store" }
     : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const ask = ++asked;
   try {
     const answer = await fetch(path + query, options);
     if (answer.status === 401) {
@@ -121,6 +124,10 @@ async function call(path, body) {
       return;
     }
     const data = await answer.json();
+    // an answer to an older request (a refresh on focus) that arrives after a newer one's (a
+    // decision) may hold the state from before that decision: the page keeps the newer one
+    if (ask < shownAnswer) return answer.ok;
+    shownAnswer = ask;
     if (data.state) show(data.state);
     message(answer.ok ? "" : data.error);
     connection("connected; every decision is saved", false);

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from chromium_driver import ARTIFACTS, CHROMIUM, Chromium
@@ -144,3 +145,26 @@ def test_label_a_batch_by_keyboard_with_undo_reload_and_restart(chromium, start_
         ("bob", order[4], "label", "Pullover"), ("bob", order[4], "undo", "Pullover"),
         ("bob", order[4], "label", "Pullover"), ("bob", order[5], "label", "Sandal")]
     assert log[5]["new_class"] is True and log[0]["model_label"] == frames[6].label
+
+
+def test_a_late_answer_to_an_older_request_does_not_bring_back_the_frame_before(chromium, start_review,
+                                                                               tmp_path):
+    """The page refreshes its state when its window gets the focus; if that answer is delivered
+    after the answer to a decision made meanwhile, it holds the state from before the decision
+    (seen once in CI: the page went back a frame and waited there)."""
+    frames = make_collection(tmp_path / "collect", count=4)
+    order = [f.id for f in reversed(frames)]
+    review = start_review(tmp_path / "collect", tmp_path / "out", "ann")
+    chromium.call("Page.navigate", url=review.url)
+    wait_until(lambda: shown(chromium) == order[0], "the most informative frame")
+    chromium.evaluate("""(() => {
+        const realFetch = window.fetch;  // state answers reach the page half a second late
+        window.fetch = (url, options) => (options && options.method === "POST") ? realFetch(url, options)
+            : realFetch(url, options).then((r) => new Promise((done) => setTimeout(() => done(r), 500)));
+        window.dispatchEvent(new Event("focus"));  // asks for the state now: answered before the key
+        return true;
+    })()""")
+    decide(chromium, "Enter", order[1])
+    time.sleep(1.0)  # the late answer has arrived by now
+    assert shown(chromium) == order[1]
+    assert "1 decided" in chromium.evaluate("document.getElementById('progress').textContent")
