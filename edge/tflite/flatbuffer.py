@@ -211,10 +211,10 @@ class _Reader:
     def view(self, table: int, index: int, fmt: str) -> Sequence:
         """A vector of scalars as a read-only view of the file's bytes, without a Python object
         per element (a MobileNetV2's per-channel scales are 37,000 of them: 1.4 MB as lists)."""
+        if sys.byteorder != "little":  # the file is little-endian; a view reads native order
+            return self.scalars(table, index, fmt)
         start, length = self.vector(table, index, struct.calcsize(fmt))
         self._spend(length)
-        if sys.byteorder != "little":  # the file is little-endian; a view reads native order
-            return tuple(struct.unpack_from(f"<{length}{fmt}", self.data, start))
         return memoryview(self.data).cast("B")[start:start + length * struct.calcsize(fmt)].cast(fmt)
 
     def tables(self, table: int, index: int) -> list[int]:
